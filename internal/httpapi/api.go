@@ -1,0 +1,57 @@
+// Package httpapi is the HTTP surface of livekit-mock and the only user of
+// gin and rs/cors. routes.go lists every route with its group; errors.go is
+// the single error → status table; handlers stay thin.
+package httpapi
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/livekit-mock/livekit-mock/internal/auth"
+	"github.com/livekit-mock/livekit-mock/internal/config"
+	"github.com/livekit-mock/livekit-mock/internal/ids"
+	"github.com/livekit-mock/livekit-mock/internal/names"
+	"github.com/livekit-mock/livekit-mock/internal/ratelimit"
+)
+
+// Version is the server version reported by /health and to clients. LiveKit
+// clients compare it as semver (RPC needs ≥ 1.8.0), so it follows the real
+// server release the mock emulates.
+const Version = "1.13.5"
+
+// RoomCounter is what /health needs from the room registry.
+type RoomCounter interface {
+	Counts() (rooms, participants int)
+}
+
+// ConnCounter is what /health needs from the WebSocket hub.
+type ConnCounter interface {
+	Connections() int
+}
+
+// Deps is everything the HTTP surface needs, built once by cmd/livekit-mock.
+type Deps struct {
+	Config   *config.Config
+	Logger   *slog.Logger
+	Issuer   *auth.Issuer
+	Verifier *auth.Verifier
+	IDs      *ids.Generator
+	Names    names.Policy
+	Now      func() time.Time
+	Started  time.Time
+
+	// MintLimiter counts /api/livekit/token, ServiceLimiter /token/room and
+	// /token/join (SPEC §3.1: one bucket each).
+	MintLimiter    ratelimit.Limiter
+	ServiceLimiter ratelimit.Limiter
+
+	Rooms RoomCounter
+	Conns ConnCounter
+}
+
+type api struct {
+	Deps
+}
+
+// timestamp formats t as RFC 3339 in UTC with milliseconds.
+func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }

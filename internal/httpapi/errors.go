@@ -1,0 +1,106 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Error codes of SPEC §3.2. This file is the one place where a code becomes
+// an HTTP status.
+const (
+	codeInvalidJSON       = "invalid_json"
+	codeInvalidArgument   = "invalid_argument"
+	codeUnauthenticated   = "unauthenticated"
+	codeOriginNotAllowed  = "origin_not_allowed"
+	codePermissionDenied  = "permission_denied"
+	codeNotFound          = "not_found"
+	codeMethodNotAllowed  = "method_not_allowed"
+	codeTimeout           = "timeout"
+	codePayloadTooLarge   = "payload_too_large"
+	codeUnsupportedMedia  = "unsupported_media_type"
+	codeRateLimited       = "rate_limited"
+	codeInternal          = "internal"
+	codeUnavailable       = "unavailable"
+	codeTooManyConnection = "too_many_connections"
+)
+
+// Messages whose exact text the old mock's clients compare.
+const (
+	msgInvalidJSON      = "Invalid JSON body"
+	msgNameRequired     = "Room name and participant name are required"
+	msgOriginNotAllowed = "Origin not allowed"
+	msgEndpointNotFound = "Endpoint not found"
+	msgRoomNotFound     = "Room not found"
+	msgMethodNotAllowed = "Method not allowed"
+	msgTooLarge         = "Request payload too large"
+	msgContentType      = "Content-Type must be application/json"
+	msgRateLimited      = "Too many requests from this IP, please try again later."
+	msgInternal         = "Internal server error"
+)
+
+// statusOf is the error → status table.
+func statusOf(code string) int {
+	switch code {
+	case codeInvalidJSON, codeInvalidArgument:
+		return http.StatusBadRequest
+	case codeUnauthenticated:
+		return http.StatusUnauthorized
+	case codeOriginNotAllowed, codePermissionDenied:
+		return http.StatusForbidden
+	case codeNotFound:
+		return http.StatusNotFound
+	case codeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case codeTimeout:
+		return http.StatusRequestTimeout
+	case codePayloadTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case codeUnsupportedMedia:
+		return http.StatusUnsupportedMediaType
+	case codeRateLimited, codeTooManyConnection:
+		return http.StatusTooManyRequests
+	case codeUnavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// apiError is an error that already knows its code and its sentence.
+type apiError struct {
+	code  string
+	msg   string
+	extra gin.H
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func newError(code, msg string) *apiError { return &apiError{code: code, msg: msg} }
+
+// abortError writes the JSON error of SPEC §3.2 and stops the chain.
+func abortError(c *gin.Context, code, msg string) {
+	abortErrorWith(c, code, msg, nil)
+}
+
+func abortErrorWith(c *gin.Context, code, msg string, extra gin.H) {
+	body := gin.H{"error": msg, "code": code}
+	for k, v := range extra {
+		body[k] = v
+	}
+	c.Header("Content-Type", "application/json; charset=utf-8")
+	c.AbortWithStatusJSON(statusOf(code), body)
+}
+
+// renderError maps any error to its JSON answer; errors that are not
+// apiErrors are internal and their text is not shown.
+func renderError(c *gin.Context, err error) {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		abortErrorWith(c, ae.code, ae.msg, ae.extra)
+		return
+	}
+	_ = c.Error(err)
+	abortError(c, codeInternal, msgInternal)
+}
