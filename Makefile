@@ -1,0 +1,56 @@
+# livekit-mock: see README.md. Every target works from a clean clone.
+GO        ?= go
+BIN       ?= bin/livekit-mock
+PKGS      ?= ./...
+export CGO_ENABLED ?= 1
+
+.PHONY: run build test test-go test-interop interop-deps check lint fmt vet staticcheck imports bench soak docker clean
+
+run: ## run the server with its defaults on :7880
+	$(GO) run ./cmd/livekit-mock
+
+build: ## build bin/livekit-mock
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/livekit-mock
+
+test: test-go test-interop ## every test: Go (race on) and the SDK interop suite
+
+test-go:
+	$(GO) test -race -count=1 $(PKGS)
+
+interop/node_modules: interop/package.json interop/package-lock.json
+	cd interop && npm ci --no-audit --no-fund
+	touch interop/node_modules
+
+interop-deps: interop/node_modules
+
+test-interop: build interop-deps ## SDK interop tests (Node 20; Chromium for browser tests)
+	cd interop && LIVEKIT_MOCK_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 --test-timeout=120000
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+vet:
+	$(GO) vet $(PKGS)
+
+staticcheck:
+	$(GO) tool staticcheck $(PKGS)
+
+imports:
+	bash scripts/check-imports.sh
+
+lint: ## format, vet, staticcheck, import rules
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
+	bash scripts/check-imports.sh
+
+check: lint test-go ## lint plus the race-enabled Go tests
+
+bench: ## benchmarks (see BENCHMARKS.md)
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+docker:
+	docker build -t livekit-mock .
+
+clean:
+	rm -rf bin

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Checks the import rules of ARCHITECTURE.md: each external library has one
+# home, and the inner packages import no transport. Test files are exempt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mod=$(go list -m)
+fail=0
+
+# home <library prefix> <allowed package paths (regex on the path under the module)>
+home() {
+  local lib=$1 allowed=$2
+  while read -r pkg imports; do
+    rel=${pkg#"$mod"/}
+    for imp in $imports; do
+      if [[ $imp == "$lib"* ]] && ! [[ $rel =~ ^($allowed)$ ]]; then
+        echo "import rule: $rel imports $imp (its home is $allowed)"; fail=1
+      fi
+    done
+  done < <(go list -f '{{.ImportPath}} {{join .Imports " "}}' ./...)
+}
+
+home github.com/gin-gonic/gin      'internal/httpapi'
+home github.com/rs/cors            'internal/httpapi'
+home github.com/gorilla/websocket  'internal/signal(/.*)?|cmd/loadgen|cmd/benchbase'
+home github.com/golang-jwt/jwt     'internal/auth'
+home golang.org/x/time/rate        'internal/ratelimit'
+home github.com/livekit/protocol   'internal/signal/pbwire|internal/rtc|internal/webhook|internal/httpapi|internal/roomservice'
+home github.com/pion/              'internal/rtc'
+home github.com/redis/go-redis     'internal/cluster'
+home github.com/prometheus/        'internal/metrics'
+
+# Packages that import nothing internal.
+for p in config server auth ratelimit secheaders journal dashboard ids names; do
+  [ -d "internal/$p" ] || continue
+  bad=$(go list -f '{{join .Imports "\n"}}' "./internal/$p" | grep "^$mod/internal/" || true)
+  if [ -n "$bad" ]; then echo "import rule: internal/$p imports $bad"; fail=1; fi
+done
+# rooms: ids and names only, and no transport.
+if [ -d internal/rooms ]; then
+  bad=$(go list -f '{{join .Imports "\n"}}' ./internal/rooms | grep -E "^$mod/internal/|^net/http|gin-gonic|gorilla|golang-jwt|livekit/protocol|pion" | grep -vE "^$mod/internal/(ids|names)$" || true)
+  if [ -n "$bad" ]; then echo "import rule: internal/rooms imports $bad"; fail=1; fi
+fi
+exit $fail
