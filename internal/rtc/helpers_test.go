@@ -1,0 +1,5 @@
+package rtc
+
+import "log/slog"
+
+var discard = slog.New(slog.DiscardHandler)
