@@ -1,0 +1,82 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/livekit-mock/livekit-mock/internal/rooms"
+)
+
+// roomJSON is the old mock's room shape (SPEC §4).
+type roomJSON struct {
+	Name               string            `json:"name"`
+	Sid                string            `json:"sid"`
+	Participants       []string          `json:"participants"`
+	CreatedAt          string            `json:"createdAt"`
+	NumParticipants    int               `json:"numParticipants"`
+	Metadata           string            `json:"metadata"`
+	ParticipantDetails []participantJSON `json:"participantDetails"`
+}
+
+type participantJSON struct {
+	Sid      string      `json:"sid"`
+	Identity string      `json:"identity"`
+	Name     string      `json:"name"`
+	Metadata string      `json:"metadata"`
+	JoinedAt string      `json:"joinedAt"`
+	Tracks   []trackJSON `json:"tracks"`
+}
+
+type trackJSON struct {
+	Sid    string `json:"sid"`
+	Kind   string `json:"kind"`
+	Name   string `json:"name"`
+	Source string `json:"source"`
+	Muted  bool   `json:"muted"`
+}
+
+func roomOf(ri rooms.RoomInfo) roomJSON {
+	out := roomJSON{
+		Name: ri.Name, Sid: ri.Sid, CreatedAt: timestamp(ri.CreatedAt), Metadata: ri.Metadata,
+		NumParticipants:    len(ri.Participants),
+		Participants:       make([]string, 0, len(ri.Participants)),
+		ParticipantDetails: make([]participantJSON, 0, len(ri.Participants)),
+	}
+	for _, p := range ri.Participants {
+		out.Participants = append(out.Participants, p.Identity)
+		pj := participantJSON{
+			Sid: p.Sid, Identity: p.Identity, Name: p.Name, Metadata: p.Metadata,
+			JoinedAt: timestamp(p.JoinedAt), Tracks: make([]trackJSON, 0, len(p.Tracks)),
+		}
+		for _, t := range p.Tracks {
+			pj.Tracks = append(pj.Tracks, trackJSON{Sid: t.Sid, Kind: t.Kind, Name: t.Name, Source: t.Source, Muted: t.Muted})
+		}
+		out.ParticipantDetails = append(out.ParticipantDetails, pj)
+	}
+	return out
+}
+
+// roomGetHandler serves GET /api/rooms/:roomName.
+func roomGetHandler(reg *rooms.Registry) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ri, ok := reg.Get(c.Param("roomName"))
+		if !ok {
+			abortError(c, codeNotFound, msgRoomNotFound)
+			return
+		}
+		c.JSON(http.StatusOK, roomOf(ri))
+	}
+}
+
+// roomListHandler serves GET /api/rooms.
+func roomListHandler(reg *rooms.Registry) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		all := reg.List()
+		out := make([]roomJSON, 0, len(all))
+		for _, ri := range all {
+			out = append(out, roomOf(ri))
+		}
+		c.JSON(http.StatusOK, gin.H{"rooms": out})
+	}
+}

@@ -1,0 +1,334 @@
+package signal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/livekit-mock/livekit-mock/internal/ids"
+	"github.com/livekit-mock/livekit-mock/internal/names"
+	"github.com/livekit-mock/livekit-mock/internal/rooms"
+	"github.com/livekit-mock/livekit-mock/internal/signal/jsonwire"
+)
+
+// JSONOptions configure the JSON dialect of SPEC §6.1.
+type JSONOptions struct {
+	Registry     *rooms.Registry
+	IDs          *ids.Generator // clientId of the welcome; default crypto/rand
+	Names        names.Policy
+	RequireToken bool          // RTC_REQUIRE_TOKEN
+	Tokens       TokenVerifier // verifies join_room's token; nil refuses such tokens
+	Server       jsonwire.ServerInfo
+	Limits       Limits // RTC_MAX_MESSAGE_BYTES, RTC_MESSAGE_RATE, RTC_MESSAGE_BURST
+	Now          func() time.Time
+	// Refuse answers a failed upgrade; default: SPEC §3.2 JSON.
+	Refuse func(w http.ResponseWriter, status int, msg string)
+}
+
+// NewJSONDialect returns the JSON dialect.
+func NewJSONDialect(o JSONOptions) Dialect {
+	if o.IDs == nil {
+		o.IDs = ids.New(nil)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Refuse == nil {
+		o.Refuse = refuseJSON
+	}
+	return &jsonDialect{o: o}
+}
+
+type jsonDialect struct{ o JSONOptions }
+
+func (d *jsonDialect) Name() string   { return rooms.DialectJSON }
+func (d *jsonDialect) Limits() Limits { return d.o.Limits }
+func (d *jsonDialect) RefuseHandshake(w http.ResponseWriter, status int, msg string) {
+	d.o.Refuse(w, status, msg)
+}
+
+func (d *jsonDialect) NewHandler(s *Session) Handler { return &jsonHandler{d: d, o: &d.o, s: s} }
+
+func refuseJSON(w http.ResponseWriter, status int, msg string) {
+	code := "invalid_argument"
+	switch status {
+	case http.StatusMethodNotAllowed:
+		code = "method_not_allowed"
+		w.Header().Set("Allow", http.MethodGet)
+	case http.StatusServiceUnavailable:
+		code = "unavailable"
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg, "code": code})
+}
+
+// jsonHandler is one JSON session; its fields are used on the reader
+// goroutine only.
+type jsonHandler struct {
+	d      *jsonDialect
+	o      *JSONOptions
+	s      *Session
+	member *rooms.Member
+}
+
+func (h *jsonHandler) Open() {
+	h.send(jsonwire.Welcome(h.o.IDs.UUID(), h.o.Server))
+}
+
+func (h *jsonHandler) Notice(reason string) (int, []byte, bool) {
+	return TextMessage, jsonwire.Disconnected(reason), true
+}
+
+func (h *jsonHandler) Closed(reason rooms.Reason) {
+	if h.member != nil {
+		_ = h.member.Leave(context.Background(), reason)
+		h.member = nil
+	}
+}
+
+func (h *jsonHandler) send(b []byte) { h.s.Send(TextMessage, b) }
+
+func (h *jsonHandler) fail(e *jsonwire.Error) { h.send(jsonwire.ErrorMessage(e)) }
+
+func (h *jsonHandler) Message(_ int, data []byte) {
+	// JSON in a binary frame is accepted like text (the old mock parsed
+	// data.toString()); text frames were checked for UTF-8 already.
+	_, msg, err := jsonwire.Decode(data)
+	if err != nil {
+		h.fail(err)
+		return
+	}
+	switch m := msg.(type) {
+	case jsonwire.Ping:
+		h.send(jsonwire.Pong(m.Timestamp, h.o.Now()))
+	case jsonwire.JoinRoom:
+		h.join(m)
+	default:
+		if h.member == nil {
+			h.fail(jsonwire.Errorf(jsonwire.CodeNotJoined, "Join a room first"))
+			return
+		}
+		h.joined(msg)
+	}
+}
+
+func (h *jsonHandler) join(m jsonwire.JoinRoom) {
+	if h.member != nil {
+		h.fail(jsonwire.Errorf(jsonwire.CodeAlreadyJoined, "Already joined a room; send leave_room first"))
+		return
+	}
+	g := h.s.Grant()
+	if m.Token != "" {
+		if h.o.Tokens == nil {
+			h.fail(jsonwire.Errorf(jsonwire.CodeUnauthenticated, "Tokens are not accepted here"))
+			return
+		}
+		var err error
+		if g, err = h.o.Tokens.VerifyToken(m.Token); err != nil {
+			h.fail(jsonwire.Errorf(jsonwire.CodeUnauthenticated, "Invalid token: %s", err.Error()))
+			return
+		}
+	}
+	req := rooms.JoinRequest{
+		Room:       m.RoomName,
+		Identity:   m.Participant.Identity,
+		Name:       m.Participant.Name,
+		Metadata:   m.Participant.Metadata,
+		Attributes: m.Participant.Attributes,
+		Permission: rooms.AllPermissions(),
+		Dialect:    rooms.DialectJSON,
+		State:      rooms.StateActive,
+	}
+	if g == nil && h.o.RequireToken {
+		h.fail(jsonwire.Errorf(jsonwire.CodeUnauthenticated, "A token is required to join"))
+		return
+	}
+	if g != nil {
+		if e := grantJoin(g, &req); e != nil {
+			h.fail(e)
+			return
+		}
+	}
+	if e := h.checkJoin(req); e != nil {
+		h.fail(e)
+		return
+	}
+	identity := req.Identity
+	enc := func(ev rooms.Event) (int, []byte, bool) {
+		b, ok := jsonwire.Event(ev, identity)
+		return TextMessage, b, ok
+	}
+	mem, err := h.o.Registry.Join(h.s.Context(), req, h.s.Sink(enc))
+	if err != nil {
+		h.fail(roomError(err))
+		return
+	}
+	h.member = mem
+}
+
+// grantJoin applies a verified token: its sub is the identity, its room
+// must be the one asked for (or is used when none was), its grants apply.
+func grantJoin(g *Grant, req *rooms.JoinRequest) *jsonwire.Error {
+	if g.Identity == "" {
+		return jsonwire.Errorf(jsonwire.CodeUnauthenticated, "Token has no identity (sub)")
+	}
+	if !g.RoomJoin {
+		return jsonwire.Errorf(jsonwire.CodeUnauthenticated, "Token does not grant roomJoin")
+	}
+	if req.Room == "" {
+		req.Room = g.Room
+	}
+	if g.Room == "" || g.Room != req.Room {
+		return jsonwire.Errorf(jsonwire.CodePermissionDenied, "Token does not grant this room")
+	}
+	req.Identity = g.Identity
+	if g.Name != "" {
+		req.Name = g.Name
+	}
+	if g.Metadata != "" {
+		req.Metadata = g.Metadata
+	}
+	if len(g.Attributes) > 0 {
+		req.Attributes = g.Attributes
+	}
+	req.Permission = g.Permission
+	return nil
+}
+
+func (h *jsonHandler) checkJoin(req rooms.JoinRequest) *jsonwire.Error {
+	p := h.o.Names
+	for _, err := range []error{
+		p.Room("roomName", req.Room),
+		p.Identity("participant.identity", req.Identity),
+		p.DisplayName("participant.name", req.Name),
+		p.Metadata("participant.metadata", req.Metadata),
+		p.Attributes("participant.attributes", req.Attributes),
+	} {
+		if err != nil {
+			return &jsonwire.Error{Code: jsonwire.CodeInvalidArgument, Msg: err.Error()}
+		}
+	}
+	return nil
+}
+
+func invalid(err error) *jsonwire.Error {
+	return &jsonwire.Error{Code: jsonwire.CodeInvalidArgument, Msg: err.Error()}
+}
+
+// joined handles the messages that need a room.
+func (h *jsonHandler) joined(msg any) {
+	ctx := h.s.Context()
+	p := h.o.Names
+	var (
+		err   error
+		grant string // named when the room says permission denied
+	)
+	switch m := msg.(type) {
+	case jsonwire.PublishTrack:
+		grant = "canPublish"
+		if m.Name != "" {
+			if verr := p.DisplayName("trackName", m.Name); verr != nil {
+				h.fail(invalid(verr))
+				return
+			}
+		}
+		_, err = h.member.PublishTrack(ctx, rooms.TrackRequest{Kind: m.Kind, Name: m.Name, Source: m.Source, Muted: m.Muted})
+	case jsonwire.TrackRef:
+		grant = "canSubscribe"
+		err = h.trackRef(ctx, m)
+	case jsonwire.MuteTrack:
+		_, err = h.member.MuteTrack(ctx, m.TrackID, m.Muted)
+	case jsonwire.UpdateMetadata:
+		grant = "canUpdateOwnMetadata"
+		if m.Name != nil {
+			if verr := p.DisplayName("name", *m.Name); verr != nil {
+				h.fail(invalid(verr))
+				return
+			}
+		}
+		if m.Metadata != nil {
+			if verr := p.Metadata("metadata", *m.Metadata); verr != nil {
+				h.fail(invalid(verr))
+				return
+			}
+		}
+		if verr := p.Attributes("attributes", m.Attributes); verr != nil {
+			h.fail(invalid(verr))
+			return
+		}
+		_, err = h.member.Update(ctx, rooms.Update{Name: m.Name, Metadata: m.Metadata, Attributes: m.Attributes})
+	case jsonwire.SendData:
+		grant = "canPublishData"
+		if m.Topic != "" {
+			if verr := p.DisplayName("topic", m.Topic); verr != nil {
+				h.fail(invalid(verr))
+				return
+			}
+		}
+		for _, id := range m.Destinations {
+			if verr := p.Identity("destinationIdentities", id); verr != nil {
+				h.fail(invalid(verr))
+				return
+			}
+		}
+		err = h.member.SendData(ctx, rooms.DataPacket{
+			Payload: m.Payload, Topic: m.Topic, Destinations: m.Destinations, Reliable: m.Reliable,
+		})
+	case jsonwire.LeaveRoom:
+		room := h.member.Room()
+		err = h.member.Leave(ctx, rooms.ReasonLeft)
+		h.member = nil
+		if err == nil {
+			h.send(jsonwire.RoomLeft(room))
+		}
+	}
+	if err != nil {
+		if errors.Is(err, rooms.ErrNotJoined) {
+			h.member = nil
+		}
+		if errors.Is(err, rooms.ErrPermissionDenied) && grant != "" {
+			h.fail(jsonwire.Errorf(jsonwire.CodePermissionDenied, "The token does not grant %s", grant))
+			return
+		}
+		h.fail(roomError(err))
+	}
+}
+
+func (h *jsonHandler) trackRef(ctx context.Context, m jsonwire.TrackRef) error {
+	switch m.Kind {
+	case jsonwire.TypeUnpublishTrack:
+		_, err := h.member.UnpublishTrack(ctx, m.TrackID)
+		return err
+	case jsonwire.TypeSubscribeTrack:
+		if err := h.member.SetSubscribed(ctx, m.TrackID, true); err != nil {
+			return err
+		}
+		h.send(jsonwire.TrackResubscribed(m.TrackID))
+	default:
+		if err := h.member.SetSubscribed(ctx, m.TrackID, false); err != nil {
+			return err
+		}
+		h.send(jsonwire.TrackUnsubscribed(m.TrackID))
+	}
+	return nil
+}
+
+// roomError maps a rooms error to the dialect's error message.
+func roomError(err error) *jsonwire.Error {
+	switch {
+	case errors.Is(err, rooms.ErrRoomFull):
+		return jsonwire.Errorf(jsonwire.CodeRoomFull, "Room is full")
+	case errors.Is(err, rooms.ErrTrackNotFound):
+		return jsonwire.Errorf(jsonwire.CodeNotFound, "Track not found")
+	case errors.Is(err, rooms.ErrPermissionDenied):
+		return jsonwire.Errorf(jsonwire.CodePermissionDenied, "Permission denied by the token's grants")
+	case errors.Is(err, rooms.ErrNotJoined):
+		return jsonwire.Errorf(jsonwire.CodeNotJoined, "Not in a room")
+	case errors.Is(err, rooms.ErrClosed), errors.Is(err, context.Canceled):
+		return jsonwire.Errorf(jsonwire.CodeInternal, "Server is shutting down")
+	}
+	return jsonwire.Errorf(jsonwire.CodeInternal, "Internal server error")
+}
