@@ -7,15 +7,20 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/livekit-mock/livekit-mock/internal/auth"
 	"github.com/livekit-mock/livekit-mock/internal/config"
 	"github.com/livekit-mock/livekit-mock/internal/httpapi"
 	"github.com/livekit-mock/livekit-mock/internal/ids"
+	"github.com/livekit-mock/livekit-mock/internal/metrics"
 	"github.com/livekit-mock/livekit-mock/internal/names"
 	"github.com/livekit-mock/livekit-mock/internal/ratelimit"
+	"github.com/livekit-mock/livekit-mock/internal/rooms"
 	"github.com/livekit-mock/livekit-mock/internal/server"
+	"github.com/livekit-mock/livekit-mock/internal/signal"
+	"github.com/livekit-mock/livekit-mock/internal/tokenservice"
 )
 
 const version = httpapi.Version
@@ -58,12 +63,49 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("listen on port %d: %w", cfg.Port, err)
 	}
 
+	idgen := ids.New(nil)
+	// figures is set below, before the server starts and so before any room
+	// event; the registry's observer and the gauges need each other.
+	var figures *metrics.Metrics
+	registry := rooms.NewRegistry(rooms.Options{
+		Observer:         rooms.ObserverFunc(func(ev rooms.Event) { figures.RoomEvent(ev.Kind.String()) }),
+		EmptyTimeout:     cfg.RoomEmptyTimeout,
+		DepartureTimeout: cfg.RoomDepartureTimeout,
+		MaxParticipants:  cfg.MaxParticipants,
+		IDs:              idgen,
+		Now:              now,
+	})
+	hub := signal.NewHub(signal.Options{
+		MaxConnections:      cfg.RTCMaxConnections,
+		MaxConnectionsPerIP: cfg.RTCMaxConnectionsPerIP,
+		Outbox:              cfg.RTCOutbox,
+		Logger:              log,
+	})
+
+	figures = metrics.New(metrics.Options{Now: now, Version: version, Mode: cfg.Environment,
+		Rooms: registry.Counts, Connections: hub.Connections})
+	issuer, verifier := auth.NewIssuer(cfg.APIKey, cfg.APISecret, now), auth.NewVerifier(cfg.Keys, now)
+	tokens := tokenservice.New(tokenservice.Options{
+		Minter: issuer, Verifier: verifier, Names: policy, WSURL: cfg.WSURL,
+		DefaultTTL:  time.Duration(cfg.JWTExpiryHours) * time.Hour,
+		NewIdentity: idgen.UUID,
+		Rooms:       roomReserver{registry},
+	})
+	sigState := &signalState{hub: hub, max: cfg.RTCMaxConnections}
+
 	handler := httpapi.New(httpapi.Deps{
 		Config:         cfg,
 		Logger:         log,
-		Issuer:         auth.NewIssuer(cfg.APIKey, cfg.APISecret, now),
-		Verifier:       auth.NewVerifier(cfg.Keys, now),
-		IDs:            ids.New(nil),
+		Issuer:         issuer,
+		Verifier:       verifier,
+		TokenService:   tokens,
+		Figures:        figures,
+		Signal:         sigState,
+		IDs:            idgen,
+		Rooms:          registry,
+		Conns:          hub,
+		Registry:       registry,
+		Hub:            hub,
 		Names:          policy,
 		Now:            now,
 		Started:        started,
@@ -71,6 +113,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ServiceLimiter: ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
 	})
 	srv := server.New(handler, server.Options{})
+	srv.OnShutdown("signal status", func(context.Context) { sigState.stopping.Store(true) })
+	// Shutdown order: the listener is closed, then every session is told
+	// and closed (1001), then the rooms end.
+	srv.OnShutdown("signal hub", func(ctx context.Context) { _ = hub.Shutdown(ctx) })
+	srv.OnShutdown("rooms", func(context.Context) { registry.Close() })
 
 	mode := cfg.Environment
 	log.Info("livekit-mock listening", "addr", ln.Addr().String(), "apiKey", cfg.APIKey, "mode", mode,
@@ -84,4 +131,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	err = srv.Serve(ctx, ln)
 	log.Info("livekit-mock stopped")
 	return err
+}
+
+// roomReserver lets POST /token/room reserve its room in the registry.
+type roomReserver struct{ reg *rooms.Registry }
+
+func (r roomReserver) Reserve(name string) error { _, err := r.reg.Reserve(name); return err }
+
+// signalState tells /livekit/status whether /rtc takes connections: until
+// shutdown begins and while below RTC_MAX_CONNECTIONS.
+type signalState struct {
+	hub      *signal.Hub
+	max      int
+	stopping atomic.Bool
+}
+
+func (s *signalState) Accepting() bool {
+	return !s.stopping.Load() && (s.max <= 0 || s.hub.Connections() < s.max)
 }

@@ -4,6 +4,7 @@
 package httpapi
 
 import (
+	"github.com/gin-gonic/gin"
 	"log/slog"
 	"time"
 
@@ -12,6 +13,9 @@ import (
 	"github.com/livekit-mock/livekit-mock/internal/ids"
 	"github.com/livekit-mock/livekit-mock/internal/names"
 	"github.com/livekit-mock/livekit-mock/internal/ratelimit"
+	"github.com/livekit-mock/livekit-mock/internal/rooms"
+	"github.com/livekit-mock/livekit-mock/internal/signal"
+	"github.com/livekit-mock/livekit-mock/internal/tokenservice"
 )
 
 // Version is the server version reported by /health and to clients. LiveKit
@@ -47,6 +51,19 @@ type Deps struct {
 
 	Rooms RoomCounter
 	Conns ConnCounter
+
+	// The /rtc WebSocket (rtc.go) and the room endpoints (rooms.go).
+	Registry *rooms.Registry
+	Hub      *signal.Hub
+	// LiveKit serves the LiveKit dialect on /rtc and /rtc/v1; nil answers 404.
+	LiveKit gin.HandlerFunc
+
+	// Token service and figures (SPEC §5.3; tokenservice.go, stats.go).
+	// Each is optional: New builds what is nil from the fields above.
+	TokenService *tokenservice.Service // nil: built without room reservation
+	Figures      Figures               // nil: a private metrics.Metrics
+	Signal       SignalState           // nil: /livekit/status reports signalling as not accepting
+	Callers      CallerChecker         // production caller bearer; nil: built from JWT_SECRET
 }
 
 type api struct {

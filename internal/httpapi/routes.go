@@ -10,6 +10,7 @@ import (
 func New(d Deps) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	a := &api{Deps: d}
+	a.initTokenService()
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.RedirectTrailingSlash = false
@@ -26,16 +27,41 @@ func New(d Deps) http.Handler {
 	limited := func(c *gin.Context) { d.Logger.Warn("rate limit hit", "ip", c.ClientIP(), "route", c.FullPath()) }
 	cfg := d.Config
 
-	e.Use(securityHeaders(), recoverJSON(d.Logger), requestLog(d.Logger), handlerDeadline(), origins.handler())
+	e.Use(securityHeaders(), recordMetrics(a.Figures), recoverJSON(d.Logger), requestLog(d.Logger), handlerDeadline(), origins.handler())
 	e.NoRoute(func(c *gin.Context) { abortError(c, codeNotFound, msgEndpointNotFound) })
 	e.NoMethod(func(c *gin.Context) { abortError(c, codeMethodNotAllowed, msgMethodNotAllowed) })
 
+	// callers: the production caller bearer (bearer.go), right after origin,
+	// before the body cap; a pass-through in development.
+	callers := a.callerAuth()
+
 	// mint: body cap, JSON, rate limit per IP (one bucket per endpoint family).
 	mintBody := jsonBody(cfg.BodyLimit)
-	e.POST("/api/livekit/token", mintBody, rateLimit(d.MintLimiter, cfg.RateLimitMax, cfg.RateLimitWindow, limited), a.handleToken)
+	e.POST("/api/livekit/token", callers, mintBody, rateLimit(d.MintLimiter, cfg.RateLimitMax, cfg.RateLimitWindow, limited), a.handleToken)
+	serviceLimit := rateLimit(d.ServiceLimiter, cfg.RateLimitMax, cfg.RateLimitWindow, limited)
+	e.POST("/token/room", callers, mintBody, serviceLimit, a.handleTokenRoom)
+	e.POST("/token/join", callers, mintBody, serviceLimit, a.handleTokenJoin)
+
+	// api: 16 KiB bodies, no rate limit; only /token/validate wants the caller bearer.
+	e.POST("/token/validate", callers, jsonBody(apiBodyCap), a.handleTokenValidate)
+	e.GET("/livekit/status", a.handleStatus)
+	e.GET("/stats", a.handleStats)
+	if d.Registry != nil {
+		e.GET("/api/rooms", roomListHandler(d.Registry))
+		e.GET("/api/rooms/:roomName", roomGetHandler(d.Registry))
+	}
+
+	// rtc: the WebSocket in both dialects; RTC_ALLOWED_ORIGINS and the
+	// connection caps are applied by the handler, before the upgrade.
+	if d.Hub != nil {
+		rtc := rtcHandler(RTCDeps{Hub: d.Hub, Verifier: d.Verifier, Config: cfg, Logger: d.Logger, Registry: d.Registry, IDs: d.IDs, LiveKit: d.LiveKit})
+		e.GET("/rtc", rtc)
+		e.GET("/rtc/v1", rtc)
+	}
 
 	// ops: no origin policy, no limits.
 	e.GET("/health", a.handleHealth)
+	e.GET("/metrics", a.handleMetrics)
 
 	return e
 }
