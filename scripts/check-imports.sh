@@ -21,7 +21,7 @@ home() {
 
 home github.com/gin-gonic/gin      'internal/httpapi'
 home github.com/rs/cors            'internal/httpapi'
-home github.com/gorilla/websocket  'internal/signal(/.*)?|cmd/loadgen|cmd/benchbase'
+home github.com/gorilla/websocket  'internal/signal(/.*)?|cmd/loadgen|cmd/benchbase|scripts/probes/wsclient|test/.*'
 home github.com/golang-jwt/jwt     'internal/auth'
 home golang.org/x/time/rate        'internal/ratelimit'
 home github.com/livekit/protocol   'internal/signal/pbwire|internal/rtc|internal/webhook|internal/httpapi|internal/roomservice'

@@ -196,7 +196,7 @@ func build(get func(string) string) (*Config, error) {
 		d, err := time.ParseDuration(raw)
 		if err != nil {
 			// Plain numbers are seconds, as LiveKit's config counts them.
-			if n, nerr := strconv.ParseFloat(raw, 64); nerr == nil {
+			if n, nerr := strconv.ParseFloat(raw, 64); nerr == nil && n >= 0 && n <= hi.Seconds() {
 				d, err = time.Duration(n*float64(time.Second)), nil
 			}
 		}
@@ -290,7 +290,7 @@ func build(get func(string) string) (*Config, error) {
 	c.RTCMaxConnectionsPerIP = intIn("RTC_MAX_CONNECTIONS_PER_IP", 0, 10_000_000)
 	c.RTCMaxConnections = intIn("RTC_MAX_CONNECTIONS", 0, 10_000_000)
 	rate, err := strconv.ParseFloat(get("RTC_MESSAGE_RATE"), 64)
-	if err != nil || rate <= 0 || rate > 1e6 {
+	if err != nil || !(rate > 0 && rate <= 1e6) { // also refuses NaN
 		bad("RTC_MESSAGE_RATE", fmt.Sprintf("must be a number above 0, got %q", get("RTC_MESSAGE_RATE")))
 	}
 	c.RTCMessageRate = rate

@@ -1,0 +1,116 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func load(t *testing.T, args []string, env map[string]string) (*Config, error) {
+	t.Helper()
+	return Load(args, func(k string) string { return env[k] }, &bytes.Buffer{})
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := load(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 7880 || c.APIKey != "devkey" || c.APISecret != "secret" || c.WSURL != "ws://localhost:7880" ||
+		c.RateLimitMax != 10 || c.RateLimitWindow != time.Minute || c.BodyLimit != 1024 || c.NamePolicy != "strict" ||
+		c.RoomEmptyTimeout != 300*time.Second || c.RoomDepartureTimeout != 20*time.Second || c.ResumeWindow != 15*time.Second ||
+		c.RTCMaxConnectionsPerIP != 100 || c.RTCMaxConnections != 20000 || c.RTCMessageRate != 20 || c.RTCMessageBurst != 40 ||
+		c.RTCMaxMessageBytes != 65536 || c.RTCOutbox != 256 || c.RTCUDPPort != 7882 || !c.AdminAPI || c.JournalSize != 10000 ||
+		c.Environment != Development || c.JWTExpiryHours != 24 || c.WebhookAPIKey != "devkey" || len(c.RTCAllowedOrigins) != 1 ||
+		strings.Join(c.AllowedOrigins, ",") != "http://localhost:3000,http://localhost:3001" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestFlagsWinOverEnvironment(t *testing.T) {
+	c, err := load(t, []string{"--port", "9000", "--rate-limit-max=3"}, map[string]string{"PORT": "8000", "RATE_LIMIT_MAX": "5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 9000 || c.RateLimitMax != 3 || c.WSURL != "ws://localhost:9000" {
+		t.Fatalf("%d %d %s", c.Port, c.RateLimitMax, c.WSURL)
+	}
+}
+
+func TestKeys(t *testing.T) {
+	c, err := load(t, nil, map[string]string{"LIVEKIT_KEYS": "k1: s1\nk2:s2, k3 : s3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Keys) != 4 || c.Keys["k1"] != "s1" || c.Keys["k2"] != "s2" || c.Keys["k3"] != "s3" || c.Keys["devkey"] != "secret" {
+		t.Fatalf("keys %v", c.Keys)
+	}
+	for _, bad := range []string{"k1", "k1:", ": s", "k1: a, k1: b"} {
+		if _, err := load(t, nil, map[string]string{"LIVEKIT_KEYS": bad}); err == nil || !strings.Contains(err.Error(), "LIVEKIT_KEYS") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+func TestBadValuesNameTheVariable(t *testing.T) {
+	for v, val := range map[string]string{
+		"PORT": "70000", "RATE_LIMIT_MAX": "-1", "RATE_LIMIT_WINDOW": "soon", "BODY_LIMIT": "1", "NAME_POLICY": "loose",
+		"RTC_REQUIRE_TOKEN": "maybe", "ROOM_EMPTY_TIMEOUT": "-5s", "RTC_MESSAGE_RATE": "NaN", "NODE_IP": "here",
+		"ICE_SERVERS": "http://x", "WEBHOOK_URLS": "ftp://x", "WEBHOOK_API_KEY": "unknown", "ADMIN_API": "sometimes",
+		"ENVIRONMENT": "staging", "LOG_LEVEL": "trace", "LOG_FORMAT": "xml", "ALLOWED_ORIGINS": "localhost:3000",
+		"TRUSTED_PROXIES": "10.0.0.0/33", "LIVEKIT_WS_URL": "localhost", "REDIS_URL": "http://x", "JWT_EXPIRY_HOURS": "0",
+		"BIND": "nowhere",
+	} {
+		_, err := load(t, nil, map[string]string{v: val})
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != v || !strings.Contains(err.Error(), "invalid "+v) {
+			t.Errorf("%s=%q: %v", v, val, err)
+		}
+	}
+}
+
+func TestDurationsAcceptSeconds(t *testing.T) {
+	c, err := load(t, nil, map[string]string{"RATE_LIMIT_WINDOW": "30", "ROOM_DEPARTURE_TIMEOUT": "1.5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimitWindow != 30*time.Second || c.RoomDepartureTimeout != 1500*time.Millisecond {
+		t.Fatal(c.RateLimitWindow, c.RoomDepartureTimeout)
+	}
+}
+
+func TestProduction(t *testing.T) {
+	good := map[string]string{"ENVIRONMENT": "production", "LIVEKIT_API_SECRET": strings.Repeat("s", 32), "JWT_SECRET": strings.Repeat("j", 32)}
+	c, err := load(t, nil, good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AdminAPI || !c.Production() {
+		t.Fatal("production: admin API must default to off")
+	}
+	good["ADMIN_API"] = "on"
+	if c, _ = load(t, nil, good); !c.AdminAPI {
+		t.Fatal("ADMIN_API=on ignored")
+	}
+	for name, env := range map[string]map[string]string{
+		"dev secret":     {"ENVIRONMENT": "production", "JWT_SECRET": strings.Repeat("j", 32)},
+		"short secret":   {"ENVIRONMENT": "production", "LIVEKIT_API_SECRET": strings.Repeat("s", 31), "JWT_SECRET": strings.Repeat("j", 32)},
+		"no JWT_SECRET":  {"ENVIRONMENT": "production", "LIVEKIT_API_SECRET": strings.Repeat("s", 32)},
+		"dev JWT_SECRET": {"ENVIRONMENT": "production", "LIVEKIT_API_SECRET": strings.Repeat("s", 32), "JWT_SECRET": "secret"},
+	} {
+		if _, err := load(t, nil, env); err == nil || !strings.Contains(err.Error(), "production") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestDebugMeansDebug(t *testing.T) {
+	for val, want := range map[string]string{"true": "debug", "jodex:*": "debug", "false": "info", "0": "info", "": "info"} {
+		c, err := load(t, nil, map[string]string{"DEBUG": val})
+		if err != nil || c.LogLevel != want {
+			t.Errorf("DEBUG=%q: %v %v", val, c.LogLevel, err)
+		}
+	}
+}
