@@ -4,7 +4,7 @@ BIN       ?= bin/livekit-mock
 PKGS      ?= ./...
 export CGO_ENABLED ?= 1
 
-.PHONY: run build test test-go test-interop interop-deps check lint fmt vet staticcheck imports bench soak docker clean
+.PHONY: run build test test-go test-interop interop-deps check lint fmt vet staticcheck imports bench soak fuzz docker clean
 
 run: ## run the server with its defaults on :7880
 	$(GO) run ./cmd/livekit-mock
@@ -46,8 +46,19 @@ lint: ## format, vet, staticcheck, import rules
 
 check: lint test-go ## lint plus the race-enabled Go tests
 
-bench: ## benchmarks (see BENCHMARKS.md)
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+bench: ## benchmarks against the in-repo baseline (see BENCHMARKS.md); needs wrk
+	bash scripts/bench.sh
+
+soak: ## ten minutes of mixed churn; fails on leftover sessions or growing RSS
+	SOAK_SECONDS=$${SOAK_SECONDS:-600} bash scripts/soak.sh
+
+FUZZTIME ?= 10s
+fuzz: ## each fuzz target for FUZZTIME (CI: a short fixed time)
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./internal/auth
+	$(GO) test -run '^$$' -fuzz '^FuzzMintRoundTrip$$' -fuzztime $(FUZZTIME) ./internal/auth
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./internal/config
+	$(GO) test -run '^$$' -fuzz '^FuzzNames$$' -fuzztime $(FUZZTIME) ./internal/names
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/signal/jsonwire
 
 docker:
 	docker build -t livekit-mock .
