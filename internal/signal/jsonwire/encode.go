@@ -215,6 +215,18 @@ func Event(ev rooms.Event, self string) ([]byte, bool) {
 		}{typed{"track_muted"}, ev.Track.Sid, ev.Track.Muted, ev.Participant.Identity, TrackOf(ev.Track, ev.Participant)}), true
 	case rooms.EventDataReceived:
 		return dataMsg(ev), true
+	case rooms.EventTrackSubscribed:
+		// The server (RoomService UpdateSubscriptions) turned a subscription
+		// back on: the same answer as the client's own subscribe_track.
+		return marshal(struct {
+			typed
+			TrackID string `json:"trackId"`
+		}{typed{"track_resubscribed"}, ev.Track.Sid}), true
+	case rooms.EventTrackUnsubscribed:
+		return marshal(struct {
+			typed
+			TrackID string `json:"trackId"`
+		}{typed{"track_unsubscribed"}, ev.Track.Sid}), true
 	case rooms.EventRoomUpdated:
 		return marshal(struct {
 			typed

@@ -60,3 +60,15 @@ func TestFormatTime(t *testing.T) {
 		t.Errorf("FormatTime = %s", got)
 	}
 }
+
+func TestServerSubscriptionEvents(t *testing.T) {
+	for kind, want := range map[rooms.EventKind]string{
+		rooms.EventTrackSubscribed:   `{"type":"track_resubscribed","trackId":"TR_a"}`,
+		rooms.EventTrackUnsubscribed: `{"type":"track_unsubscribed","trackId":"TR_a"}`,
+	} {
+		got, ok := Event(rooms.Event{Kind: kind, Track: rooms.TrackInfo{Sid: "TR_a"}}, "bob")
+		if !ok || string(got) != want {
+			t.Errorf("%v: %s %v, want %s", kind, got, ok, want)
+		}
+	}
+}
