@@ -26,6 +26,11 @@ type participantJSON struct {
 	Metadata string      `json:"metadata"`
 	JoinedAt string      `json:"joinedAt"`
 	Tracks   []trackJSON `json:"tracks"`
+	// Added beside the old mock's fields (SPEC §1: add, never rename).
+	Attributes map[string]string `json:"attributes"`
+	State      string            `json:"state"`
+	Dialect    string            `json:"dialect"`
+	Kind       string            `json:"kind,omitempty"`
 }
 
 type trackJSON struct {
@@ -48,6 +53,10 @@ func roomOf(ri rooms.RoomInfo) roomJSON {
 		pj := participantJSON{
 			Sid: p.Sid, Identity: p.Identity, Name: p.Name, Metadata: p.Metadata,
 			JoinedAt: timestamp(p.JoinedAt), Tracks: make([]trackJSON, 0, len(p.Tracks)),
+			Attributes: p.Attributes, State: p.State.String(), Dialect: p.Dialect, Kind: p.Kind,
+		}
+		if pj.Attributes == nil {
+			pj.Attributes = map[string]string{}
 		}
 		for _, t := range p.Tracks {
 			pj.Tracks = append(pj.Tracks, trackJSON{Sid: t.Sid, Kind: t.Kind, Name: t.Name, Source: t.Source, Muted: t.Muted})

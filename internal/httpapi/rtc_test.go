@@ -1037,6 +1037,9 @@ func TestRoomsEndpoints(t *testing.T) {
 	if det["identity"] != "alice" || det["name"] != "ALICE" || tr["kind"] != "video" || tr["name"] != "cam" || tr["source"] != "camera" || tr["muted"] != false {
 		t.Errorf("details %v", det)
 	}
+	if det["state"] != "ACTIVE" || det["dialect"] != "json" || det["attributes"] == nil {
+		t.Errorf("state, dialect, attributes: %v", det)
+	}
 	if _, err := time.Parse("2006-01-02T15:04:05.000Z", det["joinedAt"].(string)); err != nil {
 		t.Error(err)
 	}
