@@ -1,0 +1,579 @@
+package signal
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/livekit-mock/livekit-mock/internal/rooms"
+	"github.com/livekit-mock/livekit-mock/internal/rtc"
+	"github.com/livekit-mock/livekit-mock/internal/signal/pbwire"
+)
+
+// Limits of the LiveKit dialect (SPEC §2): SDKs trickle fast and send large
+// SDPs.
+const (
+	LiveKitReadLimit = 2 << 20
+	LiveKitRate      = 200
+	LiveKitBurst     = 400
+)
+
+// Limits the real server puts on what a participant may set about itself
+// (SPEC §7).
+const (
+	maxMetadataBytes   = 512 << 10
+	maxAttributesBytes = 64 << 10
+	maxNameBytes       = 256
+)
+
+// reasonStateMismatch ends a session the client tried to resume: the leave
+// it gets asks for a full rejoin.
+const reasonStateMismatch rooms.Reason = "state_mismatch"
+
+// reasonJoinFailure ends a session whose join the room refused.
+const reasonJoinFailure rooms.Reason = "join_failure"
+
+// LiveKitOptions configure the LiveKit dialect.
+type LiveKitOptions struct {
+	Registry *rooms.Registry
+	// Engine answers the clients' publisher PeerConnections; nil leaves
+	// offers unanswered (signal-only tests).
+	Engine     *rtc.Engine
+	ICEServers []pbwire.ICEServer
+	Server     pbwire.ServerInfo
+	Limits     Limits // zero: 2 MiB frames, 200 messages/s, burst 400
+	Now        func() time.Time
+	// RefreshInterval is how often a fresh token is sent; default 5 min,
+	// as the real server does.
+	RefreshInterval time.Duration
+	Logger          *slog.Logger
+}
+
+// LiveKit is the LiveKit protobuf dialect. Every session gets its own
+// Dialect from Dialect, carrying what the upgrade request established.
+type LiveKit struct{ o LiveKitOptions }
+
+// NewLiveKit returns the LiveKit dialect.
+func NewLiveKit(o LiveKitOptions) *LiveKit {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Limits == (Limits{}) {
+		o.Limits = Limits{ReadLimit: LiveKitReadLimit, Rate: LiveKitRate, Burst: LiveKitBurst}
+	}
+	if o.RefreshInterval <= 0 {
+		o.RefreshInterval = 5 * time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &LiveKit{o: o}
+}
+
+// LiveKitJoin is what the HTTP layer verified before the upgrade.
+type LiveKitJoin struct {
+	Grant  Grant  // identity, name, metadata, attributes, room, permission
+	Kind   string // the token's participant kind; "" standard
+	Params pbwire.JoinParams
+	// Refresh mints the token sent as refresh_token (same claims); nil
+	// sends none.
+	Refresh func() (string, error)
+}
+
+// Dialect returns the dialect of one session.
+func (l *LiveKit) Dialect(j LiveKitJoin) Dialect { return &lkDialect{o: &l.o, j: j} }
+
+type lkDialect struct {
+	o *LiveKitOptions
+	j LiveKitJoin
+}
+
+func (d *lkDialect) Name() string   { return rooms.DialectLiveKit }
+func (d *lkDialect) Limits() Limits { return d.o.Limits }
+
+// RefuseHandshake answers in plain text, as the real server does.
+func (d *lkDialect) RefuseHandshake(w http.ResponseWriter, status int, msg string) {
+	writePlain(w, status, msg)
+}
+
+// writePlain writes a plain-text answer, LiveKit's style before the upgrade.
+func writePlain(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
+
+func (d *lkDialect) NewHandler(s *Session) Handler {
+	return &lkHandler{o: d.o, j: &d.j, s: s, log: d.o.Logger, stop: make(chan struct{})}
+}
+
+// lkHandler is one LiveKit session. Message, Open and Closed run on the
+// reader goroutine; the peer's callbacks on the peer's goroutine; the
+// encoder on the writer goroutine.
+type lkHandler struct {
+	o   *LiveKitOptions
+	j   *LiveKitJoin
+	s   *Session
+	log *slog.Logger
+
+	peer   *rtc.Peer // set in Open before the sink exists; fixed after
+	member atomic.Pointer[rooms.Member]
+
+	candMu    sync.Mutex // orders server candidates after the answer
+	answering bool
+	held      []string
+
+	stop     chan struct{} // closed by Closed: ends the refresh loop
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+func (h *lkHandler) send(r pbwire.Response) {
+	b, err := r.Encode(0)
+	if err != nil {
+		h.log.Warn("livekit: cannot encode response", "msg", r.Name(), "err", err)
+		return
+	}
+	h.s.Send(BinaryMessage, b)
+}
+
+func (h *lkHandler) ctx() context.Context { return h.s.Context() }
+
+func (h *lkHandler) Open() {
+	p := h.j.Params
+	if p.Reconnect {
+		// No session survives here: ask for a full rejoin (the first frame).
+		h.s.End(reasonStateMismatch)
+		return
+	}
+	if h.o.Engine != nil {
+		peer, err := h.o.Engine.NewPeer(rtc.Handlers{
+			OnICECandidate: h.onCandidate,
+			OnStateChange:  h.onPeerState,
+			OnConnected:    h.onConnected,
+			OnData:         h.onData,
+		})
+		if err != nil {
+			h.log.Warn("livekit: cannot create peer connection", "err", err)
+			h.s.End(reasonJoinFailure)
+			return
+		}
+		h.peer = peer
+	}
+	g := h.j.Grant
+	req := rooms.JoinRequest{
+		Room:       g.Room,
+		Identity:   g.Identity,
+		Name:       g.Name,
+		Metadata:   g.Metadata,
+		Attributes: mergeAttributes(g.Attributes, p.Attributes),
+		Permission: g.Permission,
+		Dialect:    rooms.DialectLiveKit,
+		Kind:       h.j.Kind,
+		State:      rooms.StateJoined,
+	}
+	if p.Metadata != "" {
+		req.Metadata = p.Metadata
+	}
+	enc := lkEncoder{identity: g.Identity, peer: h.peer, o: h.o}
+	m, err := h.o.Registry.Join(h.ctx(), req, h.s.Sink(enc.encode))
+	if err != nil {
+		h.log.Info("livekit: join refused", "room", g.Room, "err", err)
+		h.s.End(reasonJoinFailure)
+		return
+	}
+	h.member.Store(m)
+	for _, t := range p.AddTracks {
+		h.addTrack(t)
+	}
+	if p.PublisherOffer != nil {
+		h.offer(*p.PublisherOffer)
+	}
+	if h.j.Refresh != nil {
+		h.refresh()
+		h.wg.Add(1)
+		go h.refreshLoop()
+	}
+}
+
+func mergeAttributes(base, extra map[string]string) map[string]string {
+	out := make(map[string]string, len(base)+len(extra))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range extra {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func (h *lkHandler) refresh() {
+	tok, err := h.j.Refresh()
+	if err != nil {
+		h.log.Warn("livekit: cannot mint refresh token", "err", err)
+		return
+	}
+	h.send(pbwire.RefreshToken(tok))
+}
+
+func (h *lkHandler) refreshLoop() {
+	defer h.wg.Done()
+	t := time.NewTicker(h.o.RefreshInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+			h.refresh()
+		}
+	}
+}
+
+// Notice is the leave every server-ended session gets before its close
+// frame: livekit-client resumes after any close that has none.
+func (h *lkHandler) Notice(reason string) (int, []byte, bool) {
+	action := pbwire.LeaveDisconnect
+	if reason == string(reasonStateMismatch) {
+		action = pbwire.LeaveReconnect
+	}
+	b, err := pbwire.Leave(reason, action).Encode(0)
+	if err != nil {
+		return 0, nil, false
+	}
+	return BinaryMessage, b, true
+}
+
+func (h *lkHandler) Closed(reason rooms.Reason) {
+	h.stopOnce.Do(func() { close(h.stop) })
+	h.wg.Wait()
+	// The resume window of SPEC §8 comes later: a socket that drops
+	// without leave leaves the room at once.
+	if m := h.member.Swap(nil); m != nil {
+		_ = m.Leave(context.Background(), reason)
+	}
+	if h.peer != nil {
+		_ = h.peer.Close()
+	}
+}
+
+func (h *lkHandler) Message(msgType int, data []byte) {
+	if msgType != BinaryMessage {
+		h.log.Debug("livekit: text frame ignored")
+		return
+	}
+	req, err := pbwire.DecodeRequest(data)
+	if err != nil {
+		h.log.Debug("livekit: bad signal request ignored", "err", err)
+		return
+	}
+	switch req.Kind {
+	case pbwire.KindPing:
+		h.send(pbwire.Pong(h.o.Now()))
+	case pbwire.KindPingReq:
+		h.send(pbwire.PongResp(req.PingReq.Timestamp, h.o.Now()))
+	case pbwire.KindOffer:
+		h.offer(req.SDP)
+	case pbwire.KindTrickle:
+		if req.Trickle.Target == pbwire.TargetPublisher && h.peer != nil {
+			if err := h.peer.AddICECandidate(req.Trickle.CandidateInit); err != nil {
+				h.log.Debug("livekit: bad candidate ignored", "err", err)
+			}
+		}
+	case pbwire.KindAddTrack:
+		h.addTrack(req.AddTrack)
+	case pbwire.KindMute:
+		if m := h.member.Load(); m != nil {
+			_, _ = m.MuteTrack(h.ctx(), req.Mute.SID, req.Mute.Muted)
+		}
+	case pbwire.KindUpdateMetadata:
+		h.updateMetadata(req.UpdateMetadata)
+	case pbwire.KindSubscription:
+		if m := h.member.Load(); m != nil {
+			for _, sid := range req.Subscription.TrackSIDs {
+				_ = m.SetSubscribed(h.ctx(), sid, req.Subscription.Subscribe)
+			}
+		}
+	case pbwire.KindLeave:
+		if m := h.member.Swap(nil); m != nil {
+			_ = m.Leave(h.ctx(), rooms.ReasonLeft)
+		}
+		h.s.End(rooms.ReasonLeft)
+	}
+}
+
+// offer answers one publisher offer with the same id. Server candidates
+// gathered meanwhile wait until the answer is queued.
+func (h *lkHandler) offer(sd pbwire.SessionDescription) {
+	if h.peer == nil {
+		return
+	}
+	h.candMu.Lock()
+	h.answering = true
+	h.candMu.Unlock()
+	sdp, err := h.peer.HandleOffer(sd.SDP, sd.ID)
+	if err != nil {
+		h.log.Warn("livekit: offer not answered", "id", sd.ID, "err", err)
+	} else {
+		h.send(pbwire.Answer(sdp, sd.ID, nil))
+	}
+	h.candMu.Lock()
+	defer h.candMu.Unlock()
+	h.answering = false
+	for _, c := range h.held {
+		h.trickle(c)
+	}
+	h.held = nil
+}
+
+func (h *lkHandler) onCandidate(candidateInit string) {
+	h.candMu.Lock()
+	defer h.candMu.Unlock()
+	if h.answering {
+		h.held = append(h.held, candidateInit)
+		return
+	}
+	h.trickle(candidateInit)
+}
+
+func (h *lkHandler) trickle(candidateInit string) {
+	r, err := pbwire.Trickle(candidateInit, pbwire.TargetPublisher)
+	if err != nil {
+		h.log.Warn("livekit: server candidate not sent", "err", err)
+		return
+	}
+	h.send(r)
+}
+
+func (h *lkHandler) onConnected() {
+	if m := h.member.Load(); m != nil {
+		_ = m.SetState(h.ctx(), rooms.StateActive)
+	}
+}
+
+func (h *lkHandler) onPeerState(s rtc.PeerState) {
+	if s == rtc.StateFailed {
+		// ICE consent lapsed: the client is gone or cannot reach us.
+		h.s.End(rooms.ReasonTimeout)
+	}
+}
+
+func (h *lkHandler) onData(label string, payload []byte) {
+	m := h.member.Load()
+	if m == nil {
+		return
+	}
+	raw, info, err := pbwire.StampSender(payload, m.Sid(), m.Identity())
+	if err != nil {
+		h.log.Debug("livekit: bad data packet ignored", "err", err)
+		return
+	}
+	pkt := rooms.DataPacket{
+		Payload:      info.Payload,
+		Topic:        info.Topic,
+		Destinations: info.DestinationIdentities,
+		Reliable:     label == rtc.LabelReliable,
+		Kind:         info.Kind,
+		Raw:          raw,
+	}
+	if err := m.SendData(h.ctx(), pkt); err != nil && !errors.Is(err, rooms.ErrNotJoined) {
+		h.log.Debug("livekit: data not relayed", "err", err)
+	}
+}
+
+func (h *lkHandler) addTrack(a pbwire.AddTrackRequest) {
+	m := h.member.Load()
+	if m == nil {
+		return
+	}
+	t, err := m.PublishTrack(h.ctx(), rooms.TrackRequest{
+		Kind: a.Kind, Name: a.Name, Source: a.Source, Muted: a.Muted, Width: a.Width, Height: a.Height,
+	})
+	if err != nil {
+		if errors.Is(err, rooms.ErrPermissionDenied) {
+			h.send(pbwire.RequestResponse(0, "not_allowed", "does not have permission to publish "+sourceOr(a.Source)))
+		}
+		return
+	}
+	h.send(pbwire.TrackPublished(a.CID, trackOf(t)))
+}
+
+func sourceOr(s string) string {
+	if s == "" {
+		return "this track"
+	}
+	return s
+}
+
+func (h *lkHandler) updateMetadata(u pbwire.UpdateMetadataRequest) {
+	m := h.member.Load()
+	if m == nil {
+		return
+	}
+	attrBytes := 0
+	for k, v := range u.Attributes {
+		attrBytes += len(k) + len(v)
+	}
+	if len(u.Metadata) > maxMetadataBytes || len(u.Name) > maxNameBytes || attrBytes > maxAttributesBytes {
+		h.send(pbwire.RequestResponse(u.RequestID, "limit_exceeded", "metadata, name or attributes too large"))
+		return
+	}
+	var up rooms.Update
+	if u.Name != "" {
+		up.Name = &u.Name
+	}
+	if u.Metadata != "" {
+		up.Metadata = &u.Metadata
+	}
+	up.Attributes = u.Attributes
+	_, err := m.Update(h.ctx(), up)
+	switch {
+	case errors.Is(err, rooms.ErrPermissionDenied):
+		h.send(pbwire.RequestResponse(u.RequestID, "not_allowed", "does not have permission to update own metadata"))
+	case err == nil && u.RequestID != 0:
+		h.send(pbwire.RequestResponse(u.RequestID, "ok", ""))
+	}
+}
+
+// lkEncoder turns room events into frames for one LiveKit client. It runs
+// on the writer goroutine and reads only fields fixed at join time.
+type lkEncoder struct {
+	identity string
+	peer     *rtc.Peer
+	o        *LiveKitOptions
+}
+
+func (e lkEncoder) frame(r pbwire.Response) (int, []byte, bool) {
+	b, err := r.Encode(0)
+	if err != nil {
+		return 0, nil, false
+	}
+	return BinaryMessage, b, true
+}
+
+func (e lkEncoder) encode(ev rooms.Event) (int, []byte, bool) {
+	switch ev.Kind {
+	case rooms.EventJoined:
+		others := make([]pbwire.Participant, 0, len(ev.Room.Participants))
+		for _, p := range ev.Room.Participants {
+			others = append(others, participantOf(p, ""))
+		}
+		room := roomOf(*ev.Room)
+		room.NumParticipants = uint32(len(others) + 1)
+		return e.frame(pbwire.JoinResponse(pbwire.Join{
+			Room:        room,
+			Participant: participantOf(ev.Participant, ""),
+			Others:      others,
+			Server:      e.o.Server,
+			ICEServers:  e.o.ICEServers,
+		}))
+	case rooms.EventTrackPublished:
+		if ev.Participant.Identity == e.identity {
+			// The publisher learns of its own track from track_published,
+			// which the real server sends before any update listing it.
+			return 0, nil, false
+		}
+		return e.frame(pbwire.ParticipantUpdate(participantOf(ev.Participant, "")))
+	case rooms.EventParticipantJoined, rooms.EventParticipantUpdated,
+		rooms.EventTrackUnpublished, rooms.EventTrackMuted:
+		return e.frame(pbwire.ParticipantUpdate(participantOf(ev.Participant, "")))
+	case rooms.EventParticipantLeft:
+		return e.frame(pbwire.ParticipantUpdate(participantOf(ev.Participant, string(ev.Reason))))
+	case rooms.EventRoomUpdated:
+		if ev.Room == nil {
+			return 0, nil, false
+		}
+		r := roomOf(*ev.Room)
+		r.SID, r.Name = ev.RoomSid, ev.RoomName
+		return e.frame(pbwire.RoomUpdate(r))
+	case rooms.EventDataReceived:
+		e.deliver(ev.Data)
+	}
+	return 0, nil, false
+}
+
+// deliver writes a data packet to the client's own data channel; data goes
+// over WebRTC, never over the signalling socket.
+func (e lkEncoder) deliver(d *rooms.DataPacket) {
+	if e.peer == nil || d == nil {
+		return
+	}
+	raw := d.Raw
+	if raw == nil {
+		b, err := pbwire.EncodeUserPacket(pbwire.UserPacket{
+			SenderSID:             d.FromSid,
+			SenderIdentity:        d.FromIdentity,
+			Payload:               d.Payload,
+			Topic:                 d.Topic,
+			DestinationIdentities: d.Destinations,
+			Reliable:              d.Reliable,
+		})
+		if err != nil {
+			return
+		}
+		raw = b
+	}
+	// A channel not open yet, or gone, loses the packet as a lossy link would.
+	_ = e.peer.SendData(d.Reliable, raw)
+}
+
+func roomOf(r rooms.RoomInfo) pbwire.Room {
+	return pbwire.Room{
+		SID:              r.Sid,
+		Name:             r.Name,
+		Metadata:         r.Metadata,
+		EmptyTimeout:     uint32(r.EmptyTimeout / time.Second),
+		DepartureTimeout: uint32(r.DepartureTimeout / time.Second),
+		MaxParticipants:  uint32(max(r.MaxParticipants, 0)),
+		CreatedAt:        r.CreatedAt,
+		NumParticipants:  uint32(len(r.Participants)),
+	}
+}
+
+func participantOf(p rooms.ParticipantInfo, reason string) pbwire.Participant {
+	out := pbwire.Participant{
+		SID:        p.Sid,
+		Identity:   p.Identity,
+		Name:       p.Name,
+		Metadata:   p.Metadata,
+		Attributes: p.Attributes,
+		State:      pbwire.ParticipantState(p.State),
+		Version:    p.Version,
+		Permission: pbwire.Permission{
+			CanSubscribe:      p.Permission.CanSubscribe,
+			CanPublish:        p.Permission.CanPublish,
+			CanPublishData:    p.Permission.CanPublishData,
+			CanUpdateMetadata: p.Permission.CanUpdateMetadata,
+			Hidden:            p.Permission.Hidden,
+			CanPublishSources: p.Permission.CanPublishSources,
+		},
+		JoinedAt:         p.JoinedAt,
+		Kind:             p.Kind,
+		IsPublisher:      len(p.Tracks) > 0,
+		DisconnectReason: reason,
+	}
+	for _, t := range p.Tracks {
+		out.Tracks = append(out.Tracks, trackOf(t))
+	}
+	return out
+}
+
+func trackOf(t rooms.TrackInfo) pbwire.Track {
+	return pbwire.Track{
+		SID:      t.Sid,
+		Kind:     t.Kind,
+		Name:     t.Name,
+		Source:   t.Source,
+		Muted:    t.Muted,
+		Width:    t.Width,
+		Height:   t.Height,
+		MimeType: t.MimeType,
+	}
+}
