@@ -66,7 +66,7 @@ fi
 # start_mock ENV…: starts livekit-mock; sets MOCK_PID and MOCK_URL.
 start_mock() {
 	local log=$OUT/mock.$RANDOM.log
-	env "$@" PORT=0 BIND=127.0.0.1 "$BIN/livekit-mock" 2>"$log" >/dev/null &
+	env "$@" PORT=0 BIND=127.0.0.1 RTC_UDP_PORT=0 NODE_IP=127.0.0.1 "$BIN/livekit-mock" 2>"$log" >/dev/null &
 	MOCK_PID=$!
 	PIDS+=("$MOCK_PID")
 	MOCK_URL=http://$(wait_addr "$log")

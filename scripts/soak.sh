@@ -23,7 +23,7 @@ CGO_ENABLED=0 go build -trimpath -o "$BIN/livekit-mock" ./cmd/livekit-mock
 go build -o "$BIN/loadgen" ./cmd/loadgen
 
 env RATE_LIMIT_MAX=0 RTC_MAX_CONNECTIONS_PER_IP=0 RTC_MESSAGE_RATE=100000 RTC_MESSAGE_BURST=100000 \
-	ROOM_DEPARTURE_TIMEOUT=1s PORT=0 BIND=127.0.0.1 "$BIN/livekit-mock" 2>"$OUT/mock.log" >/dev/null &
+	ROOM_DEPARTURE_TIMEOUT=1s PORT=0 BIND=127.0.0.1 RTC_UDP_PORT=0 NODE_IP=127.0.0.1 "$BIN/livekit-mock" 2>"$OUT/mock.log" >/dev/null &
 PID=$!
 trap 'kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true' EXIT
 for _ in $(seq 1 200); do grep -q 'addr=' "$OUT/mock.log" && break; sleep 0.05; done

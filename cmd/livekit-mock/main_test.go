@@ -37,7 +37,7 @@ func startServe(t *testing.T, env map[string]string) (base string, logs *syncBuf
 	if env == nil {
 		env = map[string]string{}
 	}
-	env["PORT"], env["BIND"] = "0", "127.0.0.1"
+	env["PORT"], env["BIND"], env["RTC_UDP_PORT"], env["NODE_IP"] = "0", "127.0.0.1", "0", "127.0.0.1"
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
@@ -160,7 +160,7 @@ func TestSIGTERMExitsZero(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "PORT=0", "BIND=127.0.0.1", "LOG_FORMAT=json")
+	cmd.Env = append(os.Environ(), "PORT=0", "BIND=127.0.0.1", "RTC_UDP_PORT=0", "NODE_IP=127.0.0.1", "LOG_FORMAT=json")
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -104,7 +104,7 @@ func (w *addrWriter) String() string {
 func startServer(t *testing.T, bin string, env map[string]string) string {
 	t.Helper()
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "PORT=0", "BIND=127.0.0.1")
+	cmd.Env = append(os.Environ(), "PORT=0", "BIND=127.0.0.1", "RTC_UDP_PORT=0", "NODE_IP=127.0.0.1")
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
