@@ -10,17 +10,22 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/livekit-mock/livekit-mock/internal/admin"
 	"github.com/livekit-mock/livekit-mock/internal/auth"
 	"github.com/livekit-mock/livekit-mock/internal/config"
 	"github.com/livekit-mock/livekit-mock/internal/httpapi"
 	"github.com/livekit-mock/livekit-mock/internal/ids"
+	"github.com/livekit-mock/livekit-mock/internal/journal"
 	"github.com/livekit-mock/livekit-mock/internal/metrics"
 	"github.com/livekit-mock/livekit-mock/internal/names"
 	"github.com/livekit-mock/livekit-mock/internal/ratelimit"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
+	"github.com/livekit-mock/livekit-mock/internal/roomservice"
+	"github.com/livekit-mock/livekit-mock/internal/rtc"
 	"github.com/livekit-mock/livekit-mock/internal/server"
 	"github.com/livekit-mock/livekit-mock/internal/signal"
 	"github.com/livekit-mock/livekit-mock/internal/tokenservice"
+	"github.com/livekit-mock/livekit-mock/internal/webhook"
 )
 
 const version = httpapi.Version
@@ -67,8 +72,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// figures is set below, before the server starts and so before any room
 	// event; the registry's observer and the gauges need each other.
 	var figures *metrics.Metrics
+	// Webhooks (WEBHOOK_URLS) see every room event; delivery has its own
+	// workers and never blocks a room.
+	hooks := webhook.New(webhook.Options{URLs: cfg.WebhookURLs, APIKey: cfg.WebhookAPIKey,
+		APISecret: cfg.Keys[cfg.WebhookAPIKey], IDs: idgen, Now: now, Logger: log})
+	// The journal of SPEC §10 sees room events, HTTP refusals and sessions;
+	// faults are the test-control rules the HTTP layer and sessions apply.
+	jour := journal.New(journal.Options{Size: cfg.JournalSize, Payloads: cfg.JournalPayloads, Now: now})
+	faults := admin.NewFaults(jour, nil)
 	registry := rooms.NewRegistry(rooms.Options{
-		Observer:         rooms.ObserverFunc(func(ev rooms.Event) { figures.RoomEvent(ev.Kind.String()) }),
+		Observer: observers(
+			rooms.ObserverFunc(func(ev rooms.Event) { figures.RoomEvent(ev.Kind.String()) }),
+			hooks,
+			admin.Observer(jour),
+		),
 		EmptyTimeout:     cfg.RoomEmptyTimeout,
 		DepartureTimeout: cfg.RoomDepartureTimeout,
 		MaxParticipants:  cfg.MaxParticipants,
@@ -80,7 +97,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxConnectionsPerIP: cfg.RTCMaxConnectionsPerIP,
 		Outbox:              cfg.RTCOutbox,
 		Logger:              log,
+		Journal:             jour,
+		Faults:              faults,
+		ResumeWindow:        cfg.ResumeWindow,
 	})
+	// One UDP port carries every participant's WebRTC (LiveKit dialect).
+	engine, err := rtc.NewEngine(rtc.Options{UDPPort: cfg.RTCUDPPort, NodeIP: cfg.NodeIP, Logger: log})
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("RTC_UDP_PORT %d: %w", cfg.RTCUDPPort, err)
+	}
 
 	figures = metrics.New(metrics.Options{Now: now, Version: version, Mode: cfg.Environment,
 		Rooms: registry.Counts, Connections: hub.Connections})
@@ -92,6 +118,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Rooms:       roomReserver{registry},
 	})
 	sigState := &signalState{hub: hub, max: cfg.RTCMaxConnections}
+
+	livekit := httpapi.LiveKitHandler(httpapi.LiveKitDeps{Hub: hub, Verifier: verifier, Config: cfg, Logger: log,
+		Registry: registry, Engine: engine, Now: now, NodeID: idgen.NodeID()})
+
+	mintLimiter := ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now)
+	serviceLimiter := ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now)
+	adm := admin.New(admin.Options{Registry: registry, Journal: jour, Faults: faults, Sessions: hub,
+		Limiters: []admin.Resetter{mintLimiter, serviceLimiter}, Logger: log})
 
 	handler := httpapi.New(httpapi.Deps{
 		Config:         cfg,
@@ -106,18 +140,33 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Conns:          hub,
 		Registry:       registry,
 		Hub:            hub,
+		LiveKit:        livekit,
+		RoomService:    roomservice.New(registry, roomservice.Options{}),
 		Names:          policy,
 		Now:            now,
 		Started:        started,
-		MintLimiter:    ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
-		ServiceLimiter: ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
+		MintLimiter:    mintLimiter,
+		ServiceLimiter: serviceLimiter,
+		Admin:          adm,
+		Journal:        jour,
 	})
 	srv := server.New(handler, server.Options{})
 	srv.OnShutdown("signal status", func(context.Context) { sigState.stopping.Store(true) })
 	// Shutdown order: the listener is closed, then every session is told
 	// and closed (1001), then the rooms end.
+	// Admin streams and long polls end first (SPEC §3.6).
+	srv.OnShutdown("journal followers", func(context.Context) { jour.Close() })
 	srv.OnShutdown("signal hub", func(ctx context.Context) { _ = hub.Shutdown(ctx) })
+	srv.OnShutdown("rtc engine", func(context.Context) { _ = engine.Close() })
 	srv.OnShutdown("rooms", func(context.Context) { registry.Close() })
+	srv.OnShutdown("fake participants", func(context.Context) { adm.Close() })
+	// After the rooms, so that their room_finished webhooks go out.
+	srv.OnShutdown("webhooks", func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, webhookDrain)
+		defer cancel()
+		hooks.Close(ctx)
+	})
+	hooks.Start()
 
 	mode := cfg.Environment
 	log.Info("livekit-mock listening", "addr", ln.Addr().String(), "apiKey", cfg.APIKey, "mode", mode,
@@ -131,6 +180,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	err = srv.Serve(ctx, ln)
 	log.Info("livekit-mock stopped")
 	return err
+}
+
+// webhookDrain bounds how long shutdown waits for queued webhooks.
+const webhookDrain = 2 * time.Second
+
+// observers fans registry events out to several observers, in order; each
+// must not block (rooms.Observer).
+func observers(list ...rooms.Observer) rooms.Observer {
+	return rooms.ObserverFunc(func(ev rooms.Event) {
+		for _, o := range list {
+			o.Observe(ev)
+		}
+	})
 }
 
 // roomReserver lets POST /token/room reserve its room in the registry.

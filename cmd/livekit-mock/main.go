@@ -27,7 +27,7 @@ func main() {
 // real server on port 0. It returns the exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && (args[0] == "serve" || args[0] == "token" || args[0] == "healthcheck" || args[0] == "version" || args[0] == "help") {
+	if len(args) > 0 && (args[0] == "serve" || args[0] == "token" || args[0] == "healthcheck" || args[0] == "admin" || args[0] == "version" || args[0] == "help") {
 		cmd, args = args[0], args[1:]
 	}
 	var err error
@@ -38,6 +38,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = tokenCommand(args, getenv, stdout, stderr)
 	case "healthcheck":
 		err = healthcheck(ctx, args, getenv, stdout)
+	case "admin":
+		err = adminCommand(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version)
 	case "help":
@@ -73,5 +75,6 @@ Usage:
   livekit-mock token create [flags]     print a token, like 'lk token create'
   livekit-mock token verify <jwt>       print a token's claims, or why it is invalid
   livekit-mock healthcheck              exit 0 when the server on $PORT answers /health
+  livekit-mock admin reset|events|faults   test control of a running server (see 'livekit-mock admin help')
   livekit-mock version                  print the version
 `

@@ -8,12 +8,15 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/livekit-mock/livekit-mock/internal/admin"
 	"github.com/livekit-mock/livekit-mock/internal/auth"
 	"github.com/livekit-mock/livekit-mock/internal/config"
 	"github.com/livekit-mock/livekit-mock/internal/ids"
+	"github.com/livekit-mock/livekit-mock/internal/journal"
 	"github.com/livekit-mock/livekit-mock/internal/names"
 	"github.com/livekit-mock/livekit-mock/internal/ratelimit"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
+	"github.com/livekit-mock/livekit-mock/internal/roomservice"
 	"github.com/livekit-mock/livekit-mock/internal/signal"
 	"github.com/livekit-mock/livekit-mock/internal/tokenservice"
 )
@@ -64,6 +67,16 @@ type Deps struct {
 	Figures      Figures               // nil: a private metrics.Metrics
 	Signal       SignalState           // nil: /livekit/status reports signalling as not accepting
 	Callers      CallerChecker         // production caller bearer; nil: built from JWT_SECRET
+
+	// RoomService answers the Twirp RoomService (twirp.go); nil: no /twirp routes.
+	RoomService *roomservice.Service
+
+	// Test control (SPEC §10; admin.go): the /__admin API when
+	// Config.AdminAPI is on, the HTTP fault rules, and the journal fed by the
+	// HTTP layer. Each is optional.
+	Admin          *admin.Admin
+	Journal        *journal.Journal
+	AdminHeartbeat time.Duration // SSE heartbeat; default 15 s
 }
 
 type api struct {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/livekit-mock/livekit-mock/internal/journal"
 )
 
 // New builds the whole HTTP surface.
@@ -23,11 +25,16 @@ func New(d Deps) http.Handler {
 	}
 	origins := newOriginPolicy(d.Config.AllowedOrigins, func(c *gin.Context, origin string) {
 		d.Logger.Warn("origin refused", "ip", c.ClientIP(), "route", c.Request.URL.Path)
+		d.Journal.Record(journal.TypeOriginRefused, "", "", map[string]any{"route": c.Request.URL.Path, "origin": clip(origin), "ip": c.ClientIP()})
 	})
-	limited := func(c *gin.Context) { d.Logger.Warn("rate limit hit", "ip", c.ClientIP(), "route", c.FullPath()) }
+	limited := func(c *gin.Context) {
+		d.Logger.Warn("rate limit hit", "ip", c.ClientIP(), "route", c.FullPath())
+		d.Journal.Record(journal.TypeRateLimited, "", "", map[string]any{"route": c.FullPath(), "ip": c.ClientIP()})
+	}
 	cfg := d.Config
 
-	e.Use(securityHeaders(), recordMetrics(a.Figures), recoverJSON(d.Logger), requestLog(d.Logger), handlerDeadline(), origins.handler())
+	e.Use(securityHeaders(), recordMetrics(a.Figures), journalHTTP(d.Journal), recoverJSON(d.Logger), requestLog(d.Logger), handlerDeadline(), origins.handler())
+	e.Use(faultHTTP(d.Admin)) // after the origin rule: test-control faults (admin.go)
 	e.NoRoute(func(c *gin.Context) { abortError(c, codeNotFound, msgEndpointNotFound) })
 	e.NoMethod(func(c *gin.Context) { abortError(c, codeMethodNotAllowed, msgMethodNotAllowed) })
 
@@ -58,6 +65,33 @@ func New(d Deps) http.Handler {
 		e.GET("/rtc", rtc)
 		e.GET("/rtc/v1", rtc)
 	}
+	// The LiveKit SDKs' validate calls answer as the upgrade would, with
+	// Access-Control-Allow-Origin: * (livekit.go). Without the LiveKit
+	// dialect they are unknown paths (404), which makes the SDKs fall back.
+	if d.LiveKit != nil {
+		e.GET("/rtc/validate", d.LiveKit)
+		e.GET("/rtc/v1/validate", d.LiveKit)
+	}
+
+	// page: the dashboard (SPEC §11), same-origin only. GET / is LiveKit's
+	// plain "OK" health answer unless an HTML client asks and ADMIN_API is on.
+	dash := newPage(cfg.AdminAPI)
+	e.GET("/", dash.root)
+	e.HEAD("/", dash.root)
+	if cfg.AdminAPI {
+		e.GET("/dashboard/*filepath", dash.asset)
+		e.GET("/__admin/info", callers, a.handleAdminInfo) // admin group; dashboard.go
+	}
+
+	// twirp: LiveKit's RoomService; any origin (middleware.go), 1 MiB bodies,
+	// LiveKit tokens. Any method: Twirp answers non-POST with bad_route.
+	if d.RoomService != nil {
+		e.Any("/twirp/:service/:method", twirpHandler(d.RoomService, d.Verifier))
+	}
+
+	// admin: /__admin (SPEC §10) when ADMIN_API is on; 64 KiB bodies, no
+	// rate limit, the caller bearer in production (admin.go).
+	a.adminRoutes(e, callers)
 
 	// ops: no origin policy, no limits.
 	e.GET("/health", a.handleHealth)

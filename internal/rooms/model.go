@@ -137,7 +137,10 @@ type ParticipantInfo struct {
 	Attributes map[string]string
 	State      State
 	Dialect    string
-	JoinedAt   time.Time
+	// Kind is the token's participant kind ("agent", "sip", ...); "" is a
+	// standard participant.
+	Kind     string
+	JoinedAt time.Time
 	// Version rises on every change of the participant or its tracks.
 	Version    uint32
 	Permission Permission
@@ -175,7 +178,19 @@ type DataPacket struct {
 	// Destinations limits delivery to these identities; empty: everyone else.
 	Destinations []string
 	Reliable     bool
+	// Kind is the LiveKit DataPacket kind ("user", "rpc_request",
+	// "stream_chunk", ...); "" means user data. Packets of other kinds reach
+	// only LiveKit-dialect members: the others cannot read them.
+	Kind string
+	// Raw is the packet as a LiveKit client sent it (sender stamped), for
+	// relaying to LiveKit clients unchanged; nil for data from JSON or fake
+	// participants, which LiveKit clients get re-encoded from the fields above.
+	Raw []byte
 }
+
+// IsUserData reports whether the packet carries user data (Payload, Topic)
+// that every dialect can deliver.
+func (d *DataPacket) IsUserData() bool { return d.Kind == "" || d.Kind == "user" }
 
 // EventKind names what happened.
 type EventKind int
@@ -222,6 +237,10 @@ func (k EventKind) String() string {
 		return "room_updated"
 	case EventRoomClosed:
 		return "room_closed"
+	case EventTrackSubscribed:
+		return "track_subscribed"
+	case EventTrackUnsubscribed:
+		return "track_unsubscribed"
 	}
 	return "unknown"
 }
@@ -275,6 +294,7 @@ type JoinRequest struct {
 	Attributes map[string]string
 	Permission Permission
 	Dialect    string
+	Kind       string // the token's participant kind; "" standard
 	// State is the state after joining: StateActive for JSON and fake
 	// participants (SPEC §8), StateJoined for LiveKit ones until their
 	// PeerConnection is up. The zero value is StateJoining.

@@ -17,6 +17,7 @@ type room struct {
 	quit chan struct{}         // closed by stop (registry shutdown)
 	done chan struct{}         // closed when run returns
 	once sync.Once
+	init func(*roomState) // optional: settings applied before room_started (admin.go)
 }
 
 func newRoom(reg *Registry, name string) *room {
@@ -59,6 +60,14 @@ type roomState struct {
 	everJoined bool
 	evict      []*member // slow consumers found while delivering
 	gone       bool      // closed: run returns after the current command
+
+	// Per-room lifetimes (CreateRoom may change them); rearm restarts a
+	// running empty-room timer with the new values.
+	emptyTimeout     time.Duration
+	departureTimeout time.Duration
+	rearm            bool
+	// Members waiting to be resumed (detach.go).
+	detached map[*member]*detachedState
 }
 
 type member struct {
@@ -78,6 +87,12 @@ func (rm *room) run() {
 		maxPart:    reg.opts.MaxParticipants,
 		bySid:      make(map[string]*member),
 		byIdentity: make(map[string]*member),
+
+		emptyTimeout:     reg.opts.EmptyTimeout,
+		departureTimeout: reg.opts.DepartureTimeout,
+	}
+	if rm.init != nil {
+		rm.init(st)
 	}
 	st.observe(st.roomEvent(EventRoomStarted, ""))
 
@@ -91,12 +106,17 @@ func (rm *room) run() {
 		}
 	}()
 	for {
+		if st.rearm && timer != nil {
+			timer.Stop()
+			timer, expire = nil, nil
+		}
+		st.rearm = false
 		// An empty room waits for its timer; an occupied one does not.
 		switch {
 		case len(st.members) == 0 && timer == nil:
-			d := reg.opts.EmptyTimeout
+			d := st.emptyTimeout
 			if st.everJoined {
-				d = reg.opts.DepartureTimeout
+				d = st.departureTimeout
 			}
 			timer = time.NewTimer(d)
 			expire = timer.C
@@ -191,8 +211,8 @@ func (st *roomState) roomInfo(snapshot bool, except string) RoomInfo {
 		Metadata:         st.metadata,
 		CreatedAt:        st.createdAt,
 		MaxParticipants:  st.maxPart,
-		EmptyTimeout:     st.reg.opts.EmptyTimeout,
-		DepartureTimeout: st.reg.opts.DepartureTimeout,
+		EmptyTimeout:     st.emptyTimeout,
+		DepartureTimeout: st.departureTimeout,
 		Participants:     make([]ParticipantInfo, 0, len(st.members)),
 	}
 	for _, m := range st.members {
@@ -242,6 +262,7 @@ func (st *roomState) settle() {
 func (st *roomState) remove(m *member, reason Reason, closeSink bool) {
 	delete(st.bySid, m.info.Sid)
 	delete(st.byIdentity, m.info.Identity)
+	st.forgetDetached(m)
 	st.members = slices.DeleteFunc(st.members, func(x *member) bool { return x == m })
 	st.reg.participants.Add(-1)
 	if closeSink {
@@ -275,6 +296,7 @@ func (st *roomState) join(req JoinRequest, sink Sink) (*Member, error) {
 		Attributes: maps.Clone(req.Attributes),
 		State:      req.State,
 		Dialect:    req.Dialect,
+		Kind:       req.Kind,
 		JoinedAt:   st.reg.opts.Now().UTC(),
 		Version:    1,
 		Permission: req.Permission,
@@ -506,6 +528,9 @@ func (h *Member) SendData(ctx context.Context, pkt DataPacket) error {
 		st.observe(ev)
 		for _, o := range st.members {
 			if o == m || (len(pkt.Destinations) > 0 && !slices.Contains(pkt.Destinations, o.info.Identity)) {
+				continue
+			}
+			if !pkt.IsUserData() && o.info.Dialect != DialectLiveKit {
 				continue
 			}
 			st.deliver(o, ev)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -25,6 +26,7 @@ var (
 	defaultCloseGrace           = time.Second
 	defaultOutbox               = 256
 	maxLingerBytes        int64 = 1 << 20
+	defaultResumeWindow         = 15 * time.Second
 )
 
 // IsHandshakeError reports whether Serve failed in the upgrade itself; the
@@ -44,13 +46,24 @@ type Options struct {
 	// frame before dropping the TCP connection; default 1 s.
 	CloseGrace time.Duration
 	Logger     *slog.Logger
+
+	// Test control (faults.go): the journal of connections, the rtc fault
+	// rules, and how long a resumable JSON session's participant waits
+	// (RESUME_WINDOW; default 15 s). All optional.
+	Journal      Journal
+	Faults       Faults
+	ResumeWindow time.Duration
 }
 
 // Hub owns every session: admission, the session set and shutdown.
 type Hub struct {
 	opts Options
 	log  *slog.Logger
-	wg   sync.WaitGroup // one per running Serve
+	// writeBufs lends write buffers to connections only while they write,
+	// so an idle connection holds none.
+	writeBufs sync.Pool
+	wg        sync.WaitGroup // one per running Serve
+	ids       atomic.Uint64  // connection numbers for the journal
 
 	mu       sync.Mutex // guards the fields below
 	shutting bool
@@ -75,6 +88,9 @@ func NewHub(o Options) *Hub {
 	}
 	if o.Outbox <= 0 {
 		o.Outbox = defaultOutbox
+	}
+	if o.ResumeWindow <= 0 {
+		o.ResumeWindow = defaultResumeWindow
 	}
 	log := o.Logger
 	if log == nil {
@@ -153,6 +169,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req Request) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s := newSession(ctx, h, ip, req.Grant, req.Dialect)
+	s.id = h.ids.Add(1)
 
 	h.mu.Lock()
 	if h.shutting {
@@ -172,6 +189,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req Request) error {
 	up := websocket.Upgrader{
 		HandshakeTimeout:  h.opts.WriteWait,
 		EnableCompression: false,
+		WriteBufferPool:   &h.writeBufs,
 		// The HTTP layer applied RTC_ALLOWED_ORIGINS before calling Serve.
 		CheckOrigin: func(*http.Request) bool { return true },
 		Error: func(w http.ResponseWriter, _ *http.Request, status int, err error) {
@@ -183,6 +201,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req Request) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", errHandshake, err)
 	}
+	s.record(entryConnectionOpened, map[string]any{})
 	s.run(conn)
 	return nil
 }

@@ -1,6 +1,7 @@
 package signal
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -72,6 +73,9 @@ type jsonHandler struct {
 	o      *JSONOptions
 	s      *Session
 	member *rooms.Member
+	// resumable: joined with "resumable": true; a dropped socket then
+	// detaches the participant for the resume window (SPEC §8, §10).
+	resumable bool
 }
 
 func (h *jsonHandler) Open() {
@@ -83,6 +87,12 @@ func (h *jsonHandler) Notice(reason string) (int, []byte, bool) {
 }
 
 func (h *jsonHandler) Closed(reason rooms.Reason) {
+	if h.member != nil && h.resumable && (reason == rooms.ReasonClosed || reason == rooms.ReasonTimeout) {
+		if h.member.Detach(context.Background(), h.s.hub.opts.ResumeWindow) == nil {
+			h.member = nil
+			return
+		}
+	}
 	if h.member != nil {
 		_ = h.member.Leave(context.Background(), reason)
 		h.member = nil
@@ -96,13 +106,20 @@ func (h *jsonHandler) fail(e *jsonwire.Error) { h.send(jsonwire.ErrorMessage(e))
 func (h *jsonHandler) Message(_ int, data []byte) {
 	// JSON in a binary frame is accepted like text (the old mock parsed
 	// data.toString()); text frames were checked for UTF-8 already.
-	_, msg, err := jsonwire.Decode(data)
+	t, msg, err := jsonwire.Decode(data)
+	if err != nil && err.Code == jsonwire.CodeUnknownType && t == typeResume {
+		h.resume(data)
+		return
+	}
 	if err != nil {
 		h.fail(err)
 		return
 	}
 	switch m := msg.(type) {
 	case jsonwire.Ping:
+		if h.s.Silenced() {
+			return // a silence fault: pings go unanswered
+		}
 		h.send(jsonwire.Pong(m.Timestamp, h.o.Now()))
 	case jsonwire.JoinRoom:
 		h.join(m)
@@ -156,17 +173,69 @@ func (h *jsonHandler) join(m jsonwire.JoinRoom) {
 		h.fail(e)
 		return
 	}
-	identity := req.Identity
-	enc := func(ev rooms.Event) (int, []byte, bool) {
-		b, ok := jsonwire.Event(ev, identity)
-		return TextMessage, b, ok
-	}
-	mem, err := h.o.Registry.Join(h.s.Context(), req, h.s.Sink(enc))
+	mem, err := h.o.Registry.Join(h.s.Context(), req, h.s.Sink(jsonEncoder(req.Identity)))
 	if err != nil {
 		h.fail(roomError(err))
 		return
 	}
 	h.member = mem
+	h.resumable = m.Resumable
+}
+
+// jsonEncoder encodes room events for the member identity; a resume's
+// first event becomes {"type":"resumed",room,participant,others}.
+func jsonEncoder(identity string) Encoder {
+	return func(ev rooms.Event) (int, []byte, bool) {
+		if ev.Kind == rooms.EventParticipantResumed {
+			ev.Kind = rooms.EventJoined
+			b, ok := jsonwire.Event(ev, identity)
+			if ok {
+				b = append([]byte(`{"type":"resumed"`), bytes.TrimPrefix(b, []byte(`{"type":"room_joined"`))...)
+			}
+			return TextMessage, b, ok
+		}
+		b, ok := jsonwire.Event(ev, identity)
+		return TextMessage, b, ok
+	}
+}
+
+// typeResume is the JSON dialect's resume message: {"type":"resume",
+// "participantSid"} re-attaches a participant that joined with
+// "resumable": true and whose socket dropped less than RESUME_WINDOW ago.
+const typeResume = "resume"
+
+func (h *jsonHandler) resume(data []byte) {
+	if h.member != nil {
+		h.fail(jsonwire.Errorf(jsonwire.CodeAlreadyJoined, "Already joined a room; send leave_room first"))
+		return
+	}
+	var m struct {
+		ParticipantSid *string `json:"participantSid"`
+	}
+	if json.Unmarshal(data, &m) != nil || m.ParticipantSid == nil || *m.ParticipantSid == "" || len(*m.ParticipantSid) > 64 {
+		h.fail(jsonwire.Errorf(jsonwire.CodeInvalidArgument, "participantSid must be a participant sid"))
+		return
+	}
+	g := h.s.Grant()
+	mem, err := h.o.Registry.Resume(h.s.Context(), *m.ParticipantSid, func(p rooms.ParticipantInfo) rooms.Sink {
+		if g != nil && g.Identity != p.Identity {
+			return nil // the upgrade's token names someone else
+		}
+		return h.s.Sink(jsonEncoder(p.Identity))
+	})
+	switch {
+	case errors.Is(err, rooms.ErrNotResumable):
+		h.fail(jsonwire.Errorf(jsonwire.CodeNotFound, "No resumable participant with this sid; join again"))
+		return
+	case errors.Is(err, rooms.ErrPermissionDenied):
+		h.fail(jsonwire.Errorf(jsonwire.CodePermissionDenied, "The token does not name this participant"))
+		return
+	case err != nil:
+		h.fail(roomError(err))
+		return
+	}
+	h.member = mem
+	h.resumable = true
 }
 
 // grantJoin applies a verified token: its sub is the identity, its room

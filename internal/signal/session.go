@@ -71,12 +71,15 @@ type Session struct {
 	handler Handler
 	conn    *websocket.Conn
 
-	outbox     chan outItem  // never closed; drained by the writer
+	outbox     chan *outItem // never closed; drained by the writer; pointers keep an idle queue small
 	done       chan struct{} // closed once by end
 	readerDone chan struct{}
 	writerDone chan struct{}
 	once       sync.Once
 	why        cause // written before done is closed
+
+	id uint64 // connection number in the journal
+	subjectHolder
 }
 
 func newSession(ctx context.Context, h *Hub, ip string, g *Grant, d Dialect) *Session {
@@ -86,7 +89,7 @@ func newSession(ctx context.Context, h *Hub, ip string, g *Grant, d Dialect) *Se
 		ip:         ip,
 		grant:      g,
 		dialect:    d,
-		outbox:     make(chan outItem, h.opts.Outbox),
+		outbox:     make(chan *outItem, h.opts.Outbox),
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 		writerDone: make(chan struct{}),
@@ -105,10 +108,10 @@ func (s *Session) Grant() *Grant { return s.grant }
 // Send queues a frame for the client without blocking. A full outbox ends
 // the session as a slow consumer and returns false.
 func (s *Session) Send(msgType int, data []byte) bool {
-	return s.enqueue(outItem{msgType: msgType, data: data})
+	return s.enqueue(&outItem{msgType: msgType, data: data})
 }
 
-func (s *Session) enqueue(it outItem) bool {
+func (s *Session) enqueue(it *outItem) bool {
 	select {
 	case <-s.done:
 		return true // going away; nothing more to report
@@ -139,7 +142,10 @@ func (k sink) Send(ev rooms.Event) bool {
 	default:
 	}
 	select {
-	case k.s.outbox <- outItem{ev: ev, enc: k.enc}:
+	case k.s.outbox <- &outItem{ev: ev, enc: k.enc}:
+		if ev.Kind == rooms.EventJoined || ev.Kind == rooms.EventParticipantResumed {
+			k.s.setSubject(ev.RoomName, ev.Participant.Identity)
+		}
 		return true
 	default:
 		return false // the room removes the member and calls Close
@@ -198,6 +204,9 @@ func (s *Session) run(conn *websocket.Conn) {
 	})
 	conn.SetPingHandler(func(data string) error {
 		_ = conn.SetReadDeadline(time.Now().Add(h.opts.PongWait))
+		if s.Silenced() {
+			return nil // a silence fault: the client's pings go unanswered
+		}
 		err := conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(h.opts.WriteWait))
 		if errors.Is(err, websocket.ErrCloseSent) {
 			return nil
@@ -219,9 +228,12 @@ func (s *Session) run(conn *websocket.Conn) {
 	if s.handler != nil {
 		s.safely(s.handler.Open)
 	}
+	var readErr error
 	for {
 		mt, data, err := conn.ReadMessage()
 		if err != nil {
+			s.notePeerClose(err)
+			readErr = err
 			s.end(readCause(err))
 			break
 		}
@@ -246,6 +258,7 @@ func (s *Session) run(conn *websocket.Conn) {
 		s.safely(func() { s.handler.Closed(s.why.leave) })
 	}
 	<-s.writerDone
+	s.recordClosed(readErr)
 }
 
 // safely runs fn; a panic ends this session with 1011 and nothing else.
@@ -277,10 +290,16 @@ func (s *Session) writeLoop() {
 	for {
 		select {
 		case it := <-s.outbox:
+			if !s.outgoingFault() {
+				continue
+			}
 			if !s.write(it) {
 				s.end(cause{leave: rooms.ReasonClosed})
 			}
 		case <-ping.C:
+			if s.Silenced() {
+				continue
+			}
 			if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.hub.opts.WriteWait)); err != nil {
 				s.end(cause{leave: rooms.ReasonClosed})
 			}
@@ -292,7 +311,7 @@ func (s *Session) writeLoop() {
 }
 
 // write writes one queued item; false when the connection failed.
-func (s *Session) write(it outItem) bool {
+func (s *Session) write(it *outItem) bool {
 	if it.enc != nil {
 		ok := false
 		s.safely(func() { it.msgType, it.data, ok = it.enc(it.ev) })
@@ -325,7 +344,7 @@ func (s *Session) finish() {
 			)
 			s.safely(func() { mt, data, has = s.handler.Notice(c.notice) })
 			if has {
-				ok = s.write(outItem{msgType: mt, data: data})
+				ok = s.write(&outItem{msgType: mt, data: data})
 			}
 		}
 		if ok {

@@ -1,0 +1,106 @@
+package rooms
+
+import (
+	"context"
+	"sync"
+)
+
+// Server-side (fake) participants of the test-control API (SPEC §10). A fake
+// is an ordinary member whose sink belongs to the server: both dialects
+// render it like any other participant, with DialectFake.
+
+// FakeRequest describes a fake participant and the tracks it publishes.
+type FakeRequest struct {
+	Room       string
+	Identity   string
+	Name       string
+	Metadata   string
+	Attributes map[string]string
+	Tracks     []TrackRequest
+}
+
+// FakeSink is the sink of a fake participant: it accepts every event and
+// tells, through Done, when the room has removed the participant.
+type FakeSink struct {
+	done   chan struct{}
+	once   sync.Once
+	mu     sync.Mutex
+	reason Reason
+}
+
+// NewFakeSink returns an open FakeSink.
+func NewFakeSink() *FakeSink { return &FakeSink{done: make(chan struct{})} }
+
+// Send accepts the event; a fake has nobody to show it to.
+func (s *FakeSink) Send(Event) bool { return true }
+
+// Close records why the room removed the participant and closes Done.
+func (s *FakeSink) Close(reason Reason) {
+	s.once.Do(func() {
+		s.mu.Lock()
+		s.reason = reason
+		s.mu.Unlock()
+		close(s.done)
+	})
+}
+
+// Done is closed once the participant is no longer in its room (removed,
+// replaced, room deleted or closed).
+func (s *FakeSink) Done() <-chan struct{} { return s.done }
+
+// Reason says why Done was closed.
+func (s *FakeSink) Reason() Reason {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reason
+}
+
+// JoinFake adds a fake participant (every permission, ACTIVE, DialectFake)
+// and publishes its tracks; others see it join, then each track published.
+// A member with the same identity is replaced, as with any join.
+func (r *Registry) JoinFake(ctx context.Context, req FakeRequest) (*Member, *FakeSink, ParticipantInfo, error) {
+	sink := NewFakeSink()
+	m, err := r.Join(ctx, JoinRequest{
+		Room:       req.Room,
+		Identity:   req.Identity,
+		Name:       req.Name,
+		Metadata:   req.Metadata,
+		Attributes: req.Attributes,
+		Permission: AllPermissions(),
+		Dialect:    DialectFake,
+		State:      StateActive,
+	}, sink)
+	if err != nil {
+		return nil, nil, ParticipantInfo{}, err
+	}
+	for _, t := range req.Tracks {
+		if _, err := m.PublishTrack(ctx, t); err != nil {
+			_ = m.Leave(context.Background(), ReasonRemoved)
+			return nil, nil, ParticipantInfo{}, err
+		}
+	}
+	info, err := m.Info(ctx)
+	if err != nil {
+		return nil, nil, ParticipantInfo{}, err
+	}
+	return m, sink, info, nil
+}
+
+// DeleteAllRooms closes every room at once, telling each member's session
+// reason (ReasonRoomDeleted for a test-control reset). Rooms created
+// meanwhile are left alone. It returns how many rooms it closed.
+func (r *Registry) DeleteAllRooms(ctx context.Context, reason Reason) int {
+	r.mu.Lock()
+	all := make([]*room, 0, len(r.rooms))
+	for _, rm := range r.rooms {
+		all = append(all, rm)
+	}
+	r.mu.Unlock()
+	n := 0
+	for _, rm := range all {
+		if rm.do(ctx, func(st *roomState) { st.closeNow(reason) }) == nil {
+			n++
+		}
+	}
+	return n
+}
