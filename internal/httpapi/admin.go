@@ -23,21 +23,20 @@ import (
 // (journalHTTP) and the HTTP fault rules (faultHTTP).
 
 const (
-	adminBodyCap        = 64 << 10
-	maxWait             = 60 * time.Second
-	defaultWait         = 10 * time.Second
-	defaultHeartbeat    = 15 * time.Second
-	streamWriteWait     = 10 * time.Second
-	defaultEventsLimit  = 1000
-	maxEventsLimit      = 100_000
-	maxFakeTracks       = 16
-	maxJournalFieldLen  = 256
-	streamBatch         = 256
-	codeFaultInjected   = "fault_injected"
-	msgParticipantGone  = "Participant not found"
-	msgFaultNotFound    = "Fault not found"
-	msgShuttingDown     = "Server is shutting down"
-	captureResponseBody = 8 << 10
+	adminBodyCap       = 64 << 10
+	maxWait            = 60 * time.Second
+	defaultWait        = 10 * time.Second
+	defaultHeartbeat   = 15 * time.Second
+	streamWriteWait    = 10 * time.Second
+	defaultEventsLimit = 1000
+	maxEventsLimit     = 100_000
+	maxFakeTracks      = 16
+	maxJournalFieldLen = 256
+	streamBatch        = 256
+	codeFaultInjected  = "fault_injected"
+	msgParticipantGone = "Participant not found"
+	msgFaultNotFound   = "Fault not found"
+	msgShuttingDown    = "Server is shutting down"
 )
 
 // adminRoutes registers /__admin when ADMIN_API is on; otherwise every
@@ -672,27 +671,6 @@ func faultHTTP(ad *admin.Admin) gin.HandlerFunc {
 
 // --- the journal's HTTP feed ---
 
-// captureWriter keeps the start of a response body (minting answers) so
-// that the journal can note who got a token, never the token itself.
-type captureWriter struct {
-	gin.ResponseWriter
-	buf bytes.Buffer
-}
-
-func (w *captureWriter) Write(b []byte) (int, error) {
-	if room := captureResponseBody - w.buf.Len(); room > 0 {
-		w.buf.Write(b[:min(len(b), room)])
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *captureWriter) WriteString(s string) (int, error) {
-	if room := captureResponseBody - w.buf.Len(); room > 0 {
-		w.buf.WriteString(s[:min(len(s), room)])
-	}
-	return w.ResponseWriter.WriteString(s)
-}
-
 // clip bounds a caller-supplied string kept in the journal.
 func clip(s string) string {
 	if len(s) > maxJournalFieldLen {
@@ -723,32 +701,28 @@ func journalHTTP(j *journal.Journal) gin.HandlerFunc {
 		}
 		path := c.Request.URL.Path
 		group := groupOf(path)
-		var cw *captureWriter
-		if group == groupMint {
-			cw = &captureWriter{ResponseWriter: c.Writer}
-			c.Writer = cw
-		}
 		c.Next()
 		status := c.Writer.Status()
 		switch {
 		case group == groupMint && status != http.StatusTooManyRequests:
-			var resp map[string]json.RawMessage
-			_ = json.Unmarshal(cw.buf.Bytes(), &resp)
-			req := bodyFields(c)
-			if status == http.StatusOK {
-				j.Record(journal.TypeTokenMinted,
-					firstString(resp, "roomName", "room_name"),
-					firstString(resp, "identity", "participant_identity"),
-					map[string]any{"route": path, "expiresAt": firstString(resp, "expiresAt", "expires_at"), "ip": c.ClientIP()})
+			if m, ok := c.Get(mintedKey); ok && status == http.StatusOK {
+				mi, _ := m.(minted)
+				j.Record(journal.TypeTokenMinted, clip(mi.room), clip(mi.identity),
+					map[string]any{"route": path, "expiresAt": mi.expiresAt, "ip": c.ClientIP()})
 				return
 			}
-			if status == http.StatusForbidden && firstString(resp, "code") == codeOriginNotAllowed {
+			var ans answered
+			if v, ok := c.Get(errorKey); ok {
+				ans, _ = v.(answered)
+			}
+			if ans.code == codeOriginNotAllowed {
 				return // journaled as origin_refused
 			}
+			req := bodyFields(c)
 			j.Record(journal.TypeTokenRefused,
 				firstString(req, "roomName", "room_name"),
 				firstString(req, "participantIdentity", "participant_identity"),
-				map[string]any{"route": path, "status": status, "code": firstString(resp, "code"), "reason": firstString(resp, "error"), "ip": c.ClientIP()})
+				map[string]any{"route": path, "status": status, "code": ans.code, "reason": ans.msg, "ip": c.ClientIP()})
 		case path == "/token/validate" && status == http.StatusOK:
 			if v, ok := c.Get(validationKey); ok {
 				if code, _ := v.(string); code != "" {

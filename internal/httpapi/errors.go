@@ -79,12 +79,24 @@ func (e *apiError) Error() string { return e.msg }
 
 func newError(code, msg string) *apiError { return &apiError{code: code, msg: msg} }
 
+// errorKey holds the answered error of a request for the middleware that
+// journals it (no response body is parsed back).
+const errorKey = "livekit-mock/error"
+
+type answered struct{ code, msg string }
+
+// mintedKey holds what a minting handler handed out (never the token).
+const mintedKey = "livekit-mock/minted"
+
+type minted struct{ room, identity, expiresAt string }
+
 // abortError writes the JSON error of SPEC §3.2 and stops the chain.
 func abortError(c *gin.Context, code, msg string) {
 	abortErrorWith(c, code, msg, nil)
 }
 
 func abortErrorWith(c *gin.Context, code, msg string, extra gin.H) {
+	c.Set(errorKey, answered{code: code, msg: msg})
 	body := gin.H{"error": msg, "code": code}
 	for k, v := range extra {
 		body[k] = v

@@ -54,8 +54,9 @@ func groupOf(path string) string {
 
 // securityHeaders sets the helmet header set on every response.
 func securityHeaders() gin.HandlerFunc {
+	set := secheaders.New()
 	return func(c *gin.Context) {
-		secheaders.Set(c.Writer.Header(), groupOf(c.Request.URL.Path) == groupPage)
+		set.Set(c.Writer.Header(), groupOf(c.Request.URL.Path) == groupPage)
 		c.Next()
 	}
 }
@@ -293,13 +294,10 @@ func decodeObject(body []byte) (map[string]json.RawMessage, bool) {
 	if !utf8.Valid(body) {
 		return nil, false
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
+	// Unmarshal refuses trailing data itself, unlike a Decoder.
 	var obj map[string]json.RawMessage
-	if err := dec.Decode(&obj); err != nil || obj == nil {
+	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
 		return nil, false
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, false // trailing data
 	}
 	return obj, true
 }

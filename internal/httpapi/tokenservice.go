@@ -136,6 +136,7 @@ func (a *api) mintService(c *gin.Context, mint func(tokenservice.Request) (*toke
 		return
 	}
 	a.Logger.Info("token minted", "ip", c.ClientIP(), "route", c.FullPath(), "room", resp.RoomName, "identity", resp.ParticipantIdentity)
+	c.Set(mintedKey, minted{room: resp.RoomName, identity: resp.ParticipantIdentity, expiresAt: resp.ExpiresAt})
 	c.JSON(200, resp)
 }
 

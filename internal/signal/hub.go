@@ -152,14 +152,12 @@ type Request struct {
 	Grant *Grant
 }
 
-// Serve upgrades the request and runs the session until the socket is done;
-// it blocks for the socket's life. An error means there was no session:
+// Serve upgrades the request and starts the session, which runs until the
+// socket is done; it returns once the upgrade is over. An error means there
+// was no session:
 // ErrShuttingDown (nothing written: answer 503) or a handshake failure
 // (IsHandshakeError: already answered).
 func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req Request) error {
-	if req.Admission != nil {
-		defer req.Admission.Release()
-	}
 	ip := ""
 	if req.Admission != nil {
 		ip = req.Admission.ip
@@ -167,29 +165,39 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req Request) error {
 	// The session's context belongs to the hub: after the hijack the
 	// request's context no longer follows the socket.
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	s := newSession(ctx, h, ip, req.Grant, req.Dialect)
 	s.id = h.ids.Add(1)
 
 	h.mu.Lock()
 	if h.shutting {
 		h.mu.Unlock()
+		cancel()
+		if req.Admission != nil {
+			req.Admission.Release()
+		}
 		return ErrShuttingDown
 	}
 	h.sessions[s] = struct{}{}
 	h.wg.Add(1)
 	h.mu.Unlock()
-	defer func() {
+	done := func() {
+		cancel()
+		if req.Admission != nil {
+			req.Admission.Release()
+		}
 		h.mu.Lock()
 		delete(h.sessions, s)
 		h.mu.Unlock()
 		h.wg.Done()
-	}()
+	}
 
 	up := websocket.Upgrader{
 		HandshakeTimeout:  h.opts.WriteWait,
 		EnableCompression: false,
 		WriteBufferPool:   &h.writeBufs,
+		// A 1 KiB read buffer of its own instead of net/http's 4 KiB one:
+		// larger frames are still read whole, through the buffer.
+		ReadBufferSize: 1024,
 		// The HTTP layer applied RTC_ALLOWED_ORIGINS before calling Serve.
 		CheckOrigin: func(*http.Request) bool { return true },
 		Error: func(w http.ResponseWriter, _ *http.Request, status int, err error) {
@@ -199,10 +207,18 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req Request) error {
 	}
 	conn, err := up.Upgrade(w, r, nil)
 	if err != nil {
+		done()
 		return fmt.Errorf("%w: %w", errHandshake, err)
 	}
 	s.record(entryConnectionOpened, map[string]any{})
-	s.run(conn)
+	// The session runs on goroutines of its own, owned by the hub (Shutdown
+	// waits for them), and the HTTP handler returns at once: its goroutine's
+	// stack, grown deep by the middleware chain, and net/http's buffers for
+	// this request are released instead of being held for the socket's life.
+	go func() {
+		defer done()
+		s.run(conn)
+	}()
 	return nil
 }
 
