@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/livekit-mock/livekit-mock/internal/admin"
 	"github.com/livekit-mock/livekit-mock/internal/auth"
+	"github.com/livekit-mock/livekit-mock/internal/cluster"
 	"github.com/livekit-mock/livekit-mock/internal/config"
 	"github.com/livekit-mock/livekit-mock/internal/httpapi"
 	"github.com/livekit-mock/livekit-mock/internal/ids"
@@ -80,6 +82,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// faults are the test-control rules the HTTP layer and sessions apply.
 	jour := journal.New(journal.Options{Size: cfg.JournalSize, Payloads: cfg.JournalPayloads, Now: now})
 	faults := admin.NewFaults(jour, nil)
+	// REDIS_URL (SPEC §12): shared rate limits, cluster figures and a room
+	// directory; Redis out of reach at start-up refuses to start.
+	shared, err := connectCluster(ctx, cfg, log, now, jour)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	registry := rooms.NewRegistry(rooms.Options{
 		Observer: observers(
 			rooms.ObserverFunc(func(ev rooms.Event) { figures.RoomEvent(ev.Kind.String()) }),
@@ -115,17 +124,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Minter: issuer, Verifier: verifier, Names: policy, WSURL: cfg.WSURL,
 		DefaultTTL:  time.Duration(cfg.JWTExpiryHours) * time.Hour,
 		NewIdentity: idgen.UUID,
-		Rooms:       roomReserver{registry},
+		Rooms:       roomReserver{registry, shared},
 	})
 	sigState := &signalState{hub: hub, max: cfg.RTCMaxConnections}
 
 	livekit := httpapi.LiveKitHandler(httpapi.LiveKitDeps{Hub: hub, Verifier: verifier, Config: cfg, Logger: log,
 		Registry: registry, Engine: engine, Now: now, NodeID: idgen.NodeID()})
 
-	mintLimiter := ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now)
-	serviceLimiter := ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now)
+	var mintLimiter, serviceLimiter ratelimit.Limiter = ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
+		ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now)
+	var clusterView httpapi.ClusterView
+	if shared != nil { // the in-memory windows count while Redis is lost
+		mintLimiter = shared.Limiter("mint", cfg.RateLimitMax, cfg.RateLimitWindow, mintLimiter)
+		serviceLimiter = shared.Limiter("service", cfg.RateLimitMax, cfg.RateLimitWindow, serviceLimiter)
+		clusterView = shared
+	}
 	adm := admin.New(admin.Options{Registry: registry, Journal: jour, Faults: faults, Sessions: hub,
-		Limiters: []admin.Resetter{mintLimiter, serviceLimiter}, Logger: log})
+		Limiters: []admin.Resetter{mintLimiter, serviceLimiter}, Stats: figures, Logger: log})
 
 	handler := httpapi.New(httpapi.Deps{
 		Config:         cfg,
@@ -149,6 +164,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ServiceLimiter: serviceLimiter,
 		Admin:          adm,
 		Journal:        jour,
+		Cluster:        clusterView,
 	})
 	srv := server.New(handler, server.Options{})
 	srv.OnShutdown("signal status", func(context.Context) { sigState.stopping.Store(true) })
@@ -157,8 +173,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// Admin streams and long polls end first (SPEC §3.6).
 	srv.OnShutdown("journal followers", func(context.Context) { jour.Close() })
 	srv.OnShutdown("signal hub", func(ctx context.Context) { _ = hub.Shutdown(ctx) })
+	if shared != nil { // relayed signalling ends with the sessions
+		srv.OnShutdown("cluster relays", func(context.Context) { shared.StopRelays() })
+	}
 	srv.OnShutdown("rtc engine", func(context.Context) { _ = engine.Close() })
 	srv.OnShutdown("rooms", func(context.Context) { registry.Close() })
+	if shared != nil { // leaves the directory at once rather than after its TTL
+		srv.OnShutdown("cluster", func(ctx context.Context) { _ = shared.Close(ctx) })
+	}
 	srv.OnShutdown("fake participants", func(context.Context) { adm.Close() })
 	// After the rooms, so that their room_finished webhooks go out.
 	srv.OnShutdown("webhooks", func(ctx context.Context) {
@@ -166,6 +188,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		defer cancel()
 		hooks.Close(ctx)
 	})
+	if shared != nil {
+		if err := shared.Start(instanceURL(cfg, ln.Addr()), httpapi.ClusterReport(registry, figures, hub)); err != nil {
+			_ = ln.Close()
+			_ = engine.Close()
+			registry.Close()
+			_ = shared.Close(ctx)
+			return exitError{code: 2, msg: "livekit-mock: " + err.Error()}
+		}
+		log.Info("cluster: sharing rate limits, figures and rooms through Redis", "instance", shared.InstanceID(),
+			"instance_url", shared.InstanceURL(), "redis", cluster.Redact(cfg.RedisURL))
+	}
 	hooks.Start()
 
 	mode := cfg.Environment
@@ -195,10 +228,22 @@ func observers(list ...rooms.Observer) rooms.Observer {
 	})
 }
 
-// roomReserver lets POST /token/room reserve its room in the registry.
-type roomReserver struct{ reg *rooms.Registry }
+// roomReserver lets POST /token/room reserve its room in the registry; with
+// REDIS_URL, on the room's home instance only (claimed here if nobody has).
+type roomReserver struct {
+	reg    *rooms.Registry
+	shared *cluster.Cluster
+}
 
-func (r roomReserver) Reserve(name string) error { _, err := r.reg.Reserve(name); return err }
+func (r roomReserver) Reserve(name string) error {
+	if r.shared != nil {
+		if home, _ := r.shared.Claim(context.Background(), name); home != r.shared.InstanceID() {
+			return nil // the home instance holds the room
+		}
+	}
+	_, err := r.reg.Reserve(name)
+	return err
+}
 
 // signalState tells /livekit/status whether /rtc takes connections: until
 // shutdown begins and while below RTC_MAX_CONNECTIONS.
@@ -210,4 +255,36 @@ type signalState struct {
 
 func (s *signalState) Accepting() bool {
 	return !s.stopping.Load() && (s.max <= 0 || s.hub.Connections() < s.max)
+}
+
+// connectCluster connects to REDIS_URL when it is set (nil, nil otherwise).
+// Losing Redis later is journaled (cluster_degraded, cluster_restored).
+func connectCluster(ctx context.Context, cfg *config.Config, log *slog.Logger, now func() time.Time, jour *journal.Journal) (*cluster.Cluster, error) {
+	if cfg.RedisURL == "" {
+		return nil, nil
+	}
+	c, err := cluster.Connect(ctx, cluster.Options{
+		URL: cfg.RedisURL, InstanceID: cfg.InstanceID, InstanceURL: cfg.InstanceURL, Logger: log, Now: now,
+		OnState: func(degraded bool, err error) {
+			if degraded {
+				jour.Record("cluster_degraded", "", "", map[string]any{"redis": cluster.StateDegraded, "error": err.Error()})
+			} else {
+				jour.Record("cluster_restored", "", "", map[string]any{"redis": cluster.StateOK})
+			}
+		},
+	})
+	if err != nil {
+		return nil, exitError{code: 2, msg: "livekit-mock: " + err.Error()}
+	}
+	return c, nil
+}
+
+// instanceURL is INSTANCE_URL, with the bound port when PORT=0 left it
+// unknown in the default.
+func instanceURL(cfg *config.Config, addr net.Addr) string {
+	u := cfg.InstanceURL
+	if tcp, ok := addr.(*net.TCPAddr); ok && cfg.Port == 0 && strings.HasSuffix(u, ":0") {
+		u = strings.TrimSuffix(u, "0") + strconv.Itoa(tcp.Port)
+	}
+	return u
 }

@@ -77,6 +77,10 @@ type Deps struct {
 	Admin          *admin.Admin
 	Journal        *journal.Journal
 	AdminHeartbeat time.Duration // SSE heartbeat; default 15 s
+
+	// Cluster is the shared state of several instances (SPEC §12;
+	// cluster.go); nil without REDIS_URL.
+	Cluster ClusterView
 }
 
 type api struct {

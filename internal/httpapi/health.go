@@ -16,7 +16,7 @@ func (a *api) handleHealth(c *gin.Context) {
 	if a.Conns != nil {
 		conns = a.Conns.Connections()
 	}
-	c.JSON(200, gin.H{
+	body := gin.H{
 		"status":        "healthy",
 		"timestamp":     timestamp(now),
 		"rooms":         rooms,
@@ -24,5 +24,9 @@ func (a *api) handleHealth(c *gin.Context) {
 		"connections":   conns,
 		"uptimeSeconds": int64(now.Sub(a.Started).Seconds()),
 		"version":       Version,
-	})
+	}
+	if a.Cluster != nil {
+		body["cluster"] = a.clusterHealth()
+	}
+	c.JSON(200, body)
 }

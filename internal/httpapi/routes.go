@@ -53,7 +53,10 @@ func New(d Deps) http.Handler {
 	e.POST("/token/validate", callers, jsonBody(apiBodyCap), a.handleTokenValidate)
 	e.GET("/livekit/status", a.handleStatus)
 	e.GET("/stats", a.handleStats)
-	if d.Registry != nil {
+	if d.Registry != nil && d.Cluster != nil { // every instance's rooms (cluster.go)
+		e.GET("/api/rooms", a.clusterRoomList(d.Registry))
+		e.GET("/api/rooms/:roomName", a.clusterRoomGet(d.Registry))
+	} else if d.Registry != nil {
 		e.GET("/api/rooms", roomListHandler(d.Registry))
 		e.GET("/api/rooms/:roomName", roomGetHandler(d.Registry))
 	}
@@ -62,6 +65,9 @@ func New(d Deps) http.Handler {
 	// connection caps are applied by the handler, before the upgrade.
 	if d.Hub != nil {
 		rtc := rtcHandler(RTCDeps{Hub: d.Hub, Verifier: d.Verifier, Config: cfg, Logger: d.Logger, Registry: d.Registry, IDs: d.IDs, LiveKit: d.LiveKit})
+		if d.Cluster != nil { // rooms homed elsewhere are relayed (cluster_relay.go)
+			rtc = a.clusterRelay(rtc)
+		}
 		e.GET("/rtc", rtc)
 		e.GET("/rtc/v1", rtc)
 	}
@@ -69,8 +75,12 @@ func New(d Deps) http.Handler {
 	// Access-Control-Allow-Origin: * (livekit.go). Without the LiveKit
 	// dialect they are unknown paths (404), which makes the SDKs fall back.
 	if d.LiveKit != nil {
-		e.GET("/rtc/validate", d.LiveKit)
-		e.GET("/rtc/v1/validate", d.LiveKit)
+		validate := d.LiveKit
+		if d.Cluster != nil { // asked of the room's home (cluster_relay.go)
+			validate = a.clusterRelay(validate)
+		}
+		e.GET("/rtc/validate", validate)
+		e.GET("/rtc/v1/validate", validate)
 	}
 
 	// page: the dashboard (SPEC §11), same-origin only. GET / is LiveKit's

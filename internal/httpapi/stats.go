@@ -54,7 +54,7 @@ func (a *api) handleStats(c *gin.Context) {
 	if a.Rooms != nil || a.Conns != nil {
 		rooms, participants, conns = a.counts()
 	}
-	c.JSON(200, gin.H{
+	body := gin.H{
 		"timestamp":      timestamp(now),
 		"uptime_seconds": int64(now.Sub(a.Started).Seconds()),
 		"tokens": gin.H{
@@ -80,11 +80,20 @@ func (a *api) handleStats(c *gin.Context) {
 		"participants":     participants,
 		"connections":      conns,
 		"room_events":      s.RoomEvents,
-	})
+	}
+	if a.Cluster != nil {
+		body["instance"] = a.Cluster.InstanceID()
+		body["cluster"] = a.clusterStats()
+	}
+	c.JSON(200, body)
 }
 
 // handleMetrics is GET /metrics: the Prometheus text format.
 func (a *api) handleMetrics(c *gin.Context) {
+	if a.Cluster != nil {
+		a.clusterMetrics(c)
+		return
+	}
 	a.Figures.Handler().ServeHTTP(c.Writer, c.Request)
 }
 
