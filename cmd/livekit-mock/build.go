@@ -267,9 +267,9 @@ func connectCluster(ctx context.Context, cfg *config.Config, log *slog.Logger, n
 		URL: cfg.RedisURL, InstanceID: cfg.InstanceID, InstanceURL: cfg.InstanceURL, Logger: log, Now: now,
 		OnState: func(degraded bool, err error) {
 			if degraded {
-				jour.Record("cluster_degraded", "", "", map[string]any{"redis": cluster.StateDegraded, "error": err.Error()})
+				jour.Record(journal.TypeClusterDegraded, "", "", map[string]any{"redis": cluster.StateDegraded, "error": err.Error()})
 			} else {
-				jour.Record("cluster_restored", "", "", map[string]any{"redis": cluster.StateOK})
+				jour.Record(journal.TypeClusterRestored, "", "", map[string]any{"redis": cluster.StateOK})
 			}
 		},
 	})

@@ -41,18 +41,24 @@ const (
 	TypeConnectionClosed   = "connection_closed"
 	TypeFaultApplied       = "fault_applied"
 	TypeReset              = "reset"
+	// Several instances (SPEC §12): Redis lost and back.
+	TypeClusterDegraded = "cluster_degraded"
+	TypeClusterRestored = "cluster_restored"
 )
 
 // Types lists every entry type, for validating filters.
-var Types = []string{
-	TypeRoomStarted, TypeRoomFinished, TypeParticipantJoined, TypeParticipantLeft, TypeParticipantResumed,
-	TypeTrackPublished, TypeTrackUnpublished, TypeTrackMuted, TypeDataSent, TypeMetadataChanged,
-	TypeTokenMinted, TypeTokenRefused, TypeRateLimited, TypeOriginRefused, TypeConnectionOpened,
-	TypeConnectionRefused, TypeConnectionClosed, TypeFaultApplied, TypeReset,
+func Types() []string {
+	return []string{
+		TypeRoomStarted, TypeRoomFinished, TypeParticipantJoined, TypeParticipantLeft, TypeParticipantResumed,
+		TypeTrackPublished, TypeTrackUnpublished, TypeTrackMuted, TypeDataSent, TypeMetadataChanged,
+		TypeTokenMinted, TypeTokenRefused, TypeRateLimited, TypeOriginRefused, TypeConnectionOpened,
+		TypeConnectionRefused, TypeConnectionClosed, TypeFaultApplied, TypeReset,
+		TypeClusterDegraded, TypeClusterRestored,
+	}
 }
 
 // KnownType reports whether t is one of Types.
-func KnownType(t string) bool { return slices.Contains(Types, t) }
+func KnownType(t string) bool { return slices.Contains(Types(), t) }
 
 // DefaultSize is JOURNAL_SIZE's default.
 const DefaultSize = 10000
