@@ -42,6 +42,7 @@ type Engine struct {
 	conn *net.UDPConn
 	mux  ice.UDPMux
 	log  *slog.Logger
+	fwd  *Forwarder
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -106,8 +107,12 @@ func NewEngine(o Options) (*Engine, error) {
 		conn: conn,
 		mux:  mux,
 		log:  log,
+		fwd:  newForwarder(),
 	}, nil
 }
+
+// Forwarder routes the media of every Peer of this Engine.
+func (e *Engine) Forwarder() *Forwarder { return e.fwd }
 
 // Port is the UDP port every Peer uses.
 func (e *Engine) Port() int {

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -75,6 +76,8 @@ type TrackInfo struct {
 	Mid      string
 	MimeType string
 	SSRC     uint32
+	// Source carries the track's media; publish it with Forwarder.Publish.
+	Source *Source
 }
 
 // Handlers are the Peer's callbacks. All of them are optional. They run one
@@ -96,9 +99,17 @@ type Handlers struct {
 	// OnData gets each message on the client's `_reliable` or `_lossy`
 	// channel (a protobuf livekit.DataPacket; see pbwire).
 	OnData func(label string, payload []byte)
-	// OnTrack reports a media track the client started sending. Its RTP is
-	// read and discarded for now.
+	// OnTrack reports a media track the client started sending, once per
+	// track (simulcast layers share it). Its RTP feeds TrackInfo.Source,
+	// which the Forwarder hands to subscribers.
 	OnTrack func(TrackInfo)
+	// OnNegotiationNeeded reports that tracks were added to or removed from
+	// what the server sends. For a Peer from NewPeer (the client offers) it
+	// carries how many new audio and video sections the client must add
+	// before its next offer (LiveKit's media_sections_requirement; zero
+	// counts still ask for an offer). For a Peer from NewSubscriberPeer the
+	// counts are zero and the caller sends a new offer (CreateOffer).
+	OnNegotiationNeeded func(numAudios, numVideos int)
 }
 
 // Errors returned by a Peer.
@@ -121,14 +132,17 @@ const (
 	evConnected
 	evData
 	evTrack
+	evNegotiate
+	evHandlers // SetHandlers: later events go to the new callbacks
 )
 
 type event struct {
-	kind    eventKind
-	text    string // candidate JSON or channel label
-	state   PeerState
-	payload []byte
-	track   TrackInfo
+	kind     eventKind
+	text     string // candidate JSON or channel label
+	state    PeerState
+	payload  []byte
+	track    TrackInfo
+	handlers *Handlers // evHandlers
 }
 
 // Peer is the server side of one participant's publisher PeerConnection.
@@ -158,13 +172,30 @@ type Peer struct {
 	trMu          sync.Mutex
 	tracksStopped bool
 	readers       sync.WaitGroup
+	sources       map[string]*Source // by mid (or track id), while they last
+	downs         map[*downTrack]struct{}
+
+	offerer bool // a subscriber PeerConnection: the server offers
+	// Sections asked of the client (media_sections_requirement) and not yet
+	// seen in one of its offers; guarded by negMu.
+	askedAudios, askedVideos int
+	negQueued                bool // an evNegotiate waits in events; evMu
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// NewPeer creates a PeerConnection for one participant.
-func (e *Engine) NewPeer(h Handlers) (*Peer, error) {
+// NewPeer creates the server side of a participant's publisher
+// PeerConnection: the client offers, the server answers. On /rtc/v1 it also
+// carries what the participant subscribes to.
+func (e *Engine) NewPeer(h Handlers) (*Peer, error) { return e.newPeer(h, false) }
+
+// NewSubscriberPeer creates the server side of a participant's subscriber
+// PeerConnection (the /rtc v0 dual-PeerConnection mode): the server offers
+// (CreateOffer) and the client answers (HandleAnswer).
+func (e *Engine) NewSubscriberPeer(h Handlers) (*Peer, error) { return e.newPeer(h, true) }
+
+func (e *Engine) newPeer(h Handlers, offerer bool) (*Peer, error) {
 	if e.closed.Load() {
 		return nil, errors.New("rtc: engine closed")
 	}
@@ -177,6 +208,9 @@ func (e *Engine) NewPeer(h Handlers) (*Peer, error) {
 		h:        h,
 		log:      e.log,
 		channels: map[string]*webrtc.DataChannel{},
+		sources:  map[string]*Source{},
+		downs:    map[*downTrack]struct{}{},
+		offerer:  offerer,
 		wake:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
@@ -206,19 +240,31 @@ func (e *Engine) NewPeer(h Handlers) (*Peer, error) {
 // already lists the server's candidates. Negotiations on one Peer run one at
 // a time. id is the offer's LiveKit id; the caller echoes it in the answer.
 func (p *Peer) HandleOffer(sdp string, id uint32) (string, error) {
+	answer, _, err := p.HandleOfferTracks(sdp, id)
+	return answer, err
+}
+
+// HandleOfferTracks is HandleOffer that also returns the answer's
+// mid_to_track_id: every section the server sends a track on, with the
+// track's TR_ sid. Clients replace their whole map with it on every answer.
+func (p *Peer) HandleOfferTracks(sdp string, id uint32) (string, map[string]string, error) {
 	p.negMu.Lock()
 	defer p.negMu.Unlock()
 	if p.isClosed() {
-		return "", ErrClosed
+		return "", nil, ErrClosed
+	}
+	if p.offerer {
+		return "", nil, fmt.Errorf("rtc: offer %d: this PeerConnection is the offerer", id)
 	}
 	if strings.TrimSpace(sdp) == "" {
-		return "", fmt.Errorf("rtc: offer %d: empty SDP", id)
+		return "", nil, fmt.Errorf("rtc: offer %d: empty SDP", id)
 	}
 	p.setAnswering(true)
 	defer p.setAnswering(false)
 
+	beforeA, beforeV := p.unmatched()
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
-		return "", fmt.Errorf("rtc: offer %d: %w", id, err)
+		return "", nil, fmt.Errorf("rtc: offer %d: %w", id, err)
 	}
 	for _, c := range p.pending {
 		p.addRemoteCandidate(c)
@@ -227,26 +273,35 @@ func (p *Peer) HandleOffer(sdp string, id uint32) (string, error) {
 
 	answer, err := p.pc.CreateAnswer(nil)
 	if err != nil {
-		return "", fmt.Errorf("rtc: answer %d: %w", id, err)
+		return "", nil, fmt.Errorf("rtc: answer %d: %w", id, err)
 	}
 	gathered := webrtc.GatheringCompletePromise(p.pc)
 	if err := p.pc.SetLocalDescription(answer); err != nil {
-		return "", fmt.Errorf("rtc: answer %d: %w", id, err)
+		return "", nil, fmt.Errorf("rtc: answer %d: %w", id, err)
 	}
+	p.afterAnswer(beforeA, beforeV)
+	if err := p.waitGathering(gathered); err != nil {
+		return "", nil, err
+	}
+	local := p.pc.LocalDescription()
+	if local == nil {
+		return "", nil, fmt.Errorf("rtc: answer %d: no local description", id)
+	}
+	return local.SDP, p.midToTrackID(), nil
+}
+
+// waitGathering waits until the local candidates are gathered (ms on the
+// mux), giving up after gatherTimeout: trickle brings the rest.
+func (p *Peer) waitGathering(gathered <-chan struct{}) error {
 	timer := time.NewTimer(gatherTimeout)
 	defer timer.Stop()
 	select {
 	case <-gathered:
 	case <-p.stop:
-		return "", ErrClosed
+		return ErrClosed
 	case <-timer.C:
-		// Answer with what we have; trickle brings the rest.
 	}
-	local := p.pc.LocalDescription()
-	if local == nil {
-		return "", fmt.Errorf("rtc: answer %d: no local description", id)
-	}
-	return local.SDP, nil
+	return nil
 }
 
 // AddICECandidate applies a client candidate (the JSON of an
@@ -325,7 +380,14 @@ func (p *Peer) Close() error {
 	p.closeOnce.Do(func() {
 		p.trMu.Lock()
 		p.tracksStopped = true
+		downs := make([]*downTrack, 0, len(p.downs))
+		for d := range p.downs {
+			downs = append(downs, d)
+		}
 		p.trMu.Unlock()
+		for _, d := range downs {
+			d.src.remove(d)
+		}
 
 		p.closeErr = p.pc.Close()
 		p.readers.Wait()
@@ -372,43 +434,114 @@ func (p *Peer) addChannel(dc *webrtc.DataChannel) {
 }
 
 func (p *Peer) readTrack(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
+	mid := p.midOf(rcv)
+	key := mid
+	if key == "" {
+		key = tr.ID()
+	}
 	p.trMu.Lock()
 	if p.tracksStopped {
 		p.trMu.Unlock()
 		return
 	}
 	p.readers.Add(2)
+	src := p.sources[key]
+	fresh := src == nil || src.isEnded()
+	if fresh {
+		src = newSource(tr.Kind(), tr.Codec().RTPCodecCapability, tr.ID(), p.pc.WriteRTCP)
+		p.sources[key] = src
+	}
 	p.trMu.Unlock()
 
-	p.push(event{kind: evTrack, track: TrackInfo{
-		ID:       tr.ID(),
-		StreamID: tr.StreamID(),
-		Kind:     tr.Kind().String(),
-		Mid:      p.midOf(rcv),
-		MimeType: tr.Codec().MimeType,
-		SSRC:     uint32(tr.SSRC()),
-	}})
-	// Media forwarding comes later; until then RTP and RTCP are drained so
-	// pion's buffers do not fill. Both reads end when the PeerConnection
-	// closes.
+	if fresh {
+		p.push(event{kind: evTrack, track: TrackInfo{
+			ID:       tr.ID(),
+			StreamID: tr.StreamID(),
+			Kind:     tr.Kind().String(),
+			Mid:      mid,
+			MimeType: tr.Codec().MimeType,
+			SSRC:     uint32(tr.SSRC()),
+			Source:   src,
+		}})
+	}
+	// Both reads end when the PeerConnection closes or the track stops.
 	go func() {
 		defer p.readers.Done()
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := tr.Read(buf); err != nil {
-				return
-			}
-		}
+		p.forward(tr, src, key)
 	}()
 	go func() {
 		defer p.readers.Done()
 		buf := make([]byte, 1500)
+		rid := tr.RID()
 		for {
-			if _, _, err := rcv.Read(buf); err != nil {
+			// A simulcast layer has its own RTCP stream: Read would use the
+			// first layer's, which may not exist yet (pion dereferences nil).
+			var err error
+			if rid != "" {
+				_, _, err = rcv.ReadSimulcast(buf, rid)
+			} else {
+				_, _, err = rcv.Read(buf)
+			}
+			if err != nil {
 				return
 			}
 		}
 	}()
+}
+
+// Sources returns the media the client is sending now (a resumed session
+// publishes them again; see Source.PublishedAs).
+func (p *Peer) Sources() []*Source {
+	p.trMu.Lock()
+	defer p.trMu.Unlock()
+	out := make([]*Source, 0, len(p.sources))
+	for _, src := range p.sources {
+		if !src.isEnded() {
+			out = append(out, src)
+		}
+	}
+	return out
+}
+
+// forward reads one encoding of a track. The first encoding to deliver a
+// packet is the one forwarded; the others are read and dropped. When the
+// forwarded one stops, the source ends.
+func (p *Peer) forward(tr *webrtc.TrackRemote, src *Source, key string) {
+	buf := make([]byte, 1500)
+	var pkt rtp.Packet
+	claimed, decided := false, false
+	defer func() {
+		if !claimed {
+			return
+		}
+		src.end()
+		p.trMu.Lock()
+		if p.sources[key] == src {
+			delete(p.sources, key)
+		}
+		p.trMu.Unlock()
+	}()
+	for {
+		n, _, err := tr.Read(buf)
+		if err != nil {
+			return
+		}
+		if !decided {
+			claimed, decided = src.claim(uint32(tr.SSRC())), true
+		}
+		if !claimed {
+			continue
+		}
+		if pkt.Unmarshal(buf[:n]) != nil {
+			continue
+		}
+		// The publisher's header extensions use its own ids (mid, rid,
+		// audio level...); a subscriber would misread them.
+		pkt.Header.Extension = false
+		pkt.Header.Extensions = nil
+		pkt.Header.ExtensionProfile = 0
+		src.write(&pkt)
+	}
 }
 
 func (p *Peer) midOf(rcv *webrtc.RTPReceiver) string {
@@ -501,26 +634,56 @@ func (p *Peer) loop() {
 func (p *Peer) dispatch(ev event) {
 	p.inCallback.Store(true)
 	defer p.inCallback.Store(false)
+	h := p.h // only the loop reads or writes p.h
 	switch ev.kind {
 	case evCandidate:
-		if p.h.OnICECandidate != nil {
-			p.h.OnICECandidate(ev.text)
+		if h.OnICECandidate != nil {
+			h.OnICECandidate(ev.text)
 		}
 	case evState:
-		if p.h.OnStateChange != nil {
-			p.h.OnStateChange(ev.state)
+		if h.OnStateChange != nil {
+			h.OnStateChange(ev.state)
 		}
 	case evConnected:
-		if p.h.OnConnected != nil {
-			p.h.OnConnected()
+		if h.OnConnected != nil {
+			h.OnConnected()
 		}
 	case evData:
-		if p.h.OnData != nil {
-			p.h.OnData(ev.text, ev.payload)
+		if h.OnData != nil {
+			h.OnData(ev.text, ev.payload)
 		}
 	case evTrack:
-		if p.h.OnTrack != nil {
-			p.h.OnTrack(ev.track)
+		if h.OnTrack != nil {
+			h.OnTrack(ev.track)
 		}
+	case evNegotiate:
+		p.evMu.Lock()
+		p.negQueued = false
+		p.evMu.Unlock()
+		var audios, videos int
+		if !p.offerer {
+			p.negMu.Lock()
+			audios, videos = p.sectionsToAsk()
+			p.negMu.Unlock()
+		}
+		if h.OnNegotiationNeeded != nil {
+			h.OnNegotiationNeeded(audios, videos)
+		}
+	case evHandlers:
+		p.h = *ev.handlers
 	}
+}
+
+// SetHandlers replaces the Peer's callbacks: events queued before the call
+// still reach the old ones, later events the new ones (a resumed LiveKit
+// session takes over the Peer its dropped session kept). The switch happens
+// on the callback goroutine, the only reader of the handlers.
+func (p *Peer) SetHandlers(h Handlers) {
+	p.evMu.Lock()
+	defer p.evMu.Unlock()
+	if p.closed {
+		return
+	}
+	p.events = append(p.events, event{kind: evHandlers, handlers: &h})
+	p.signal()
 }

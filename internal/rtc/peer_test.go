@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 // loaded CI machine under -race does not flake, never a speed assertion.
 const wait = 20 * time.Second
 
-func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
+func waitFor[T any](t testing.TB, ch <-chan T, what string) T {
 	t.Helper()
 	select {
 	case v := <-ch:
@@ -55,7 +55,7 @@ type dcMsg struct {
 	payload string
 }
 
-func newClient(t *testing.T) *client {
+func newClient(t testing.TB) *client {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
@@ -110,7 +110,7 @@ func newClient(t *testing.T) *client {
 
 // addCandidate is the client side of a server trickle: held until the
 // answer is applied, as both SDKs do.
-func (c *client) addCandidate(t *testing.T, candidateInit string) {
+func (c *client) addCandidate(t testing.TB, candidateInit string) {
 	var init webrtc.ICECandidateInit
 	if err := json.Unmarshal([]byte(candidateInit), &init); err != nil {
 		t.Errorf("server candidate is not JSON: %v", err)
@@ -127,7 +127,7 @@ func (c *client) addCandidate(t *testing.T, candidateInit string) {
 	}
 }
 
-func (c *client) setAnswer(t *testing.T, sdp string) {
+func (c *client) setAnswer(t testing.TB, sdp string) {
 	t.Helper()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -143,7 +143,7 @@ func (c *client) setAnswer(t *testing.T, sdp string) {
 	c.pending = nil
 }
 
-func (c *client) offer(t *testing.T) string {
+func (c *client) offer(t testing.TB) string {
 	t.Helper()
 	o, err := c.pc.CreateOffer(nil)
 	if err != nil {
@@ -165,7 +165,7 @@ type server struct {
 	tracks     chan TrackInfo
 }
 
-func newServer(t *testing.T, eng *Engine, onCandidate func(string)) *server {
+func newServer(t testing.TB, eng *Engine, onCandidate func(string)) *server {
 	t.Helper()
 	s := &server{
 		candidates: make(chan string, 64),
@@ -205,7 +205,7 @@ func stripCandidates(sdp string) string {
 	return strings.Join(out, "\r\n")
 }
 
-func newEngine(t *testing.T) *Engine {
+func newEngine(t testing.TB) *Engine {
 	t.Helper()
 	eng, err := NewEngine(Options{UDPPort: 0, NodeIP: "127.0.0.1"})
 	if err != nil {
@@ -218,7 +218,7 @@ func newEngine(t *testing.T) *Engine {
 // connect runs the v1 join sequence: client offer (id 1) → server answer →
 // trickle both ways → both sides connected. The answer's own candidates are
 // removed so that the connection depends on the server's trickle.
-func connect(t *testing.T, eng *Engine) (*client, *server, string) {
+func connect(t testing.TB, eng *Engine) (*client, *server, string) {
 	t.Helper()
 	c := newClient(t)
 	s := newServer(t, eng, func(cand string) { c.addCandidate(t, cand) })

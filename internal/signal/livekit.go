@@ -55,7 +55,10 @@ type LiveKitOptions struct {
 
 // LiveKit is the LiveKit protobuf dialect. Every session gets its own
 // Dialect from Dialect, carrying what the upgrade request established.
-type LiveKit struct{ o LiveKitOptions }
+type LiveKit struct {
+	o   LiveKitOptions
+	res *resumeTable // sessions by room and identity, for resumes (livekit_resume.go)
+}
 
 // NewLiveKit returns the LiveKit dialect.
 func NewLiveKit(o LiveKitOptions) *LiveKit {
@@ -71,7 +74,7 @@ func NewLiveKit(o LiveKitOptions) *LiveKit {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &LiveKit{o: o}
+	return &LiveKit{o: o, res: newResumeTable()}
 }
 
 // LiveKitJoin is what the HTTP layer verified before the upgrade.
@@ -85,11 +88,12 @@ type LiveKitJoin struct {
 }
 
 // Dialect returns the dialect of one session.
-func (l *LiveKit) Dialect(j LiveKitJoin) Dialect { return &lkDialect{o: &l.o, j: j} }
+func (l *LiveKit) Dialect(j LiveKitJoin) Dialect { return &lkDialect{o: &l.o, j: j, res: l.res} }
 
 type lkDialect struct {
-	o *LiveKitOptions
-	j LiveKitJoin
+	o   *LiveKitOptions
+	j   LiveKitJoin
+	res *resumeTable
 }
 
 func (d *lkDialect) Name() string   { return rooms.DialectLiveKit }
@@ -109,7 +113,7 @@ func writePlain(w http.ResponseWriter, status int, body string) {
 }
 
 func (d *lkDialect) NewHandler(s *Session) Handler {
-	return &lkHandler{o: d.o, j: &d.j, s: s, log: d.o.Logger, stop: make(chan struct{})}
+	return &lkHandler{o: d.o, j: &d.j, s: s, res: d.res, log: d.o.Logger, stop: make(chan struct{})}
 }
 
 // lkHandler is one LiveKit session. Message, Open and Closed run on the
@@ -119,9 +123,11 @@ type lkHandler struct {
 	o   *LiveKitOptions
 	j   *LiveKitJoin
 	s   *Session
+	res *resumeTable
 	log *slog.Logger
 
 	peer   *rtc.Peer // set in Open before the sink exists; fixed after
+	media  *lkMedia  // set in Open before the peer; nil without an engine (livekit_media.go)
 	member atomic.Pointer[rooms.Member]
 
 	candMu    sync.Mutex // orders server candidates after the answer
@@ -144,20 +150,33 @@ func (h *lkHandler) send(r pbwire.Response) {
 
 func (h *lkHandler) ctx() context.Context { return h.s.Context() }
 
+// peerHandlers are the publisher peer's callbacks; a resumed session
+// installs its own on the kept peer (Peer.SetHandlers).
+func (h *lkHandler) peerHandlers() rtc.Handlers {
+	return rtc.Handlers{
+		OnICECandidate: h.onCandidate,
+		OnStateChange:  h.onPeerState,
+		OnConnected:    h.onConnected,
+		OnData:         h.onData,
+		// Media forwarding (livekit_media.go).
+		OnTrack:             h.onTrack,
+		OnNegotiationNeeded: h.onNegotiationNeeded,
+	}
+}
+
 func (h *lkHandler) Open() {
 	p := h.j.Params
 	if p.Reconnect {
-		// No session survives here: ask for a full rejoin (the first frame).
-		h.s.End(reasonStateMismatch)
+		h.resume() // livekit_resume.go
 		return
 	}
 	if h.o.Engine != nil {
-		peer, err := h.o.Engine.NewPeer(rtc.Handlers{
-			OnICECandidate: h.onCandidate,
-			OnStateChange:  h.onPeerState,
-			OnConnected:    h.onConnected,
-			OnData:         h.onData,
-		})
+		if err := h.startMedia(); err != nil {
+			h.log.Warn("livekit: cannot create subscriber connection", "err", err)
+			h.s.End(reasonJoinFailure)
+			return
+		}
+		peer, err := h.o.Engine.NewPeer(h.peerHandlers())
 		if err != nil {
 			h.log.Warn("livekit: cannot create peer connection", "err", err)
 			h.s.End(reasonJoinFailure)
@@ -180,7 +199,7 @@ func (h *lkHandler) Open() {
 	if p.Metadata != "" {
 		req.Metadata = p.Metadata
 	}
-	enc := lkEncoder{identity: g.Identity, peer: h.peer, o: h.o}
+	enc := lkEncoder{identity: g.Identity, peer: h.peer, o: h.o, media: h.media}
 	m, err := h.o.Registry.Join(h.ctx(), req, h.s.Sink(enc.encode))
 	if err != nil {
 		h.log.Info("livekit: join refused", "room", g.Room, "err", err)
@@ -188,6 +207,7 @@ func (h *lkHandler) Open() {
 		return
 	}
 	h.member.Store(m)
+	h.res.joined(h, m)
 	for _, t := range p.AddTracks {
 		h.addTrack(t)
 	}
@@ -254,8 +274,13 @@ func (h *lkHandler) Notice(reason string) (int, []byte, bool) {
 func (h *lkHandler) Closed(reason rooms.Reason) {
 	h.stopOnce.Do(func() { close(h.stop) })
 	h.wg.Wait()
-	// The resume window of SPEC §8 comes later: a socket that drops
-	// without leave leaves the room at once.
+	h.stopMedia() // before a park too: a resumed session starts without media
+	// A socket that dropped without leave keeps its participant and peer
+	// for the resume window (SPEC §8; livekit_resume.go).
+	if h.park(reason) {
+		return
+	}
+	h.res.gone(h)
 	if m := h.member.Swap(nil); m != nil {
 		_ = m.Leave(context.Background(), reason)
 	}
@@ -276,9 +301,15 @@ func (h *lkHandler) Message(msgType int, data []byte) {
 	}
 	switch req.Kind {
 	case pbwire.KindPing:
-		h.send(pbwire.Pong(h.o.Now()))
+		if !h.s.Silenced() { // a silence fault: the client's ping timeout fires
+			h.send(pbwire.Pong(h.o.Now()))
+		}
 	case pbwire.KindPingReq:
-		h.send(pbwire.PongResp(req.PingReq.Timestamp, h.o.Now()))
+		if !h.s.Silenced() {
+			h.send(pbwire.PongResp(req.PingReq.Timestamp, h.o.Now()))
+		}
+	case pbwire.KindSimulate:
+		h.simulate(req.Simulate) // livekit_resume.go
 	case pbwire.KindOffer:
 		h.offer(req.SDP)
 	case pbwire.KindTrickle:
@@ -286,6 +317,12 @@ func (h *lkHandler) Message(msgType int, data []byte) {
 			if err := h.peer.AddICECandidate(req.Trickle.CandidateInit); err != nil {
 				h.log.Debug("livekit: bad candidate ignored", "err", err)
 			}
+		} else if req.Trickle.Target == pbwire.TargetSubscriber && h.media != nil {
+			h.media.subscriberTrickle(req.Trickle.CandidateInit)
+		}
+	case pbwire.KindAnswer:
+		if h.media != nil {
+			h.media.answer(req.SDP)
 		}
 	case pbwire.KindAddTrack:
 		h.addTrack(req.AddTrack)
@@ -299,7 +336,14 @@ func (h *lkHandler) Message(msgType int, data []byte) {
 		if m := h.member.Load(); m != nil {
 			for _, sid := range req.Subscription.TrackSIDs {
 				_ = m.SetSubscribed(h.ctx(), sid, req.Subscription.Subscribe)
+				if h.media != nil {
+					h.media.choose(sid, req.Subscription.Subscribe)
+				}
 			}
+		}
+	case pbwire.KindIgnored:
+		if req.Name == "subscription_permission" && h.media != nil {
+			h.media.permissions(data)
 		}
 	case pbwire.KindLeave:
 		if m := h.member.Swap(nil); m != nil {
@@ -318,11 +362,11 @@ func (h *lkHandler) offer(sd pbwire.SessionDescription) {
 	h.candMu.Lock()
 	h.answering = true
 	h.candMu.Unlock()
-	sdp, err := h.peer.HandleOffer(sd.SDP, sd.ID)
+	sdp, mids, err := h.peer.HandleOfferTracks(sd.SDP, sd.ID)
 	if err != nil {
 		h.log.Warn("livekit: offer not answered", "id", sd.ID, "err", err)
 	} else {
-		h.send(pbwire.Answer(sdp, sd.ID, nil))
+		h.send(pbwire.Answer(sdp, sd.ID, mids))
 	}
 	h.candMu.Lock()
 	defer h.candMu.Unlock()
@@ -403,6 +447,9 @@ func (h *lkHandler) addTrack(a pbwire.AddTrackRequest) {
 		return
 	}
 	h.send(pbwire.TrackPublished(a.CID, trackOf(t)))
+	if h.media != nil {
+		h.media.addedTrack(a.CID, t)
+	}
 }
 
 func sourceOr(s string) string {
@@ -448,6 +495,7 @@ type lkEncoder struct {
 	identity string
 	peer     *rtc.Peer
 	o        *LiveKitOptions
+	media    *lkMedia // nil: no forwarding (livekit_media.go)
 }
 
 func (e lkEncoder) frame(r pbwire.Response) (int, []byte, bool) {
@@ -459,11 +507,14 @@ func (e lkEncoder) frame(r pbwire.Response) (int, []byte, bool) {
 }
 
 func (e lkEncoder) encode(ev rooms.Event) (int, []byte, bool) {
+	if e.media != nil {
+		e.media.observe(ev)
+	}
 	switch ev.Kind {
 	case rooms.EventJoined:
 		others := make([]pbwire.Participant, 0, len(ev.Room.Participants))
 		for _, p := range ev.Room.Participants {
-			others = append(others, participantOf(p, ""))
+			others = append(others, participantOf(asSeen(p), ""))
 		}
 		room := roomOf(*ev.Room)
 		room.NumParticipants = uint32(len(others) + 1)

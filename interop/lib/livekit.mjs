@@ -101,3 +101,25 @@ export async function jsonParticipant(wsUrl) {
   await client.next('welcome');
   return client;
 }
+
+/** Root mean square of int16 samples. */
+export function rms(samples) {
+  let sum = 0;
+  for (const s of samples) sum += s * s;
+  return samples.length ? Math.sqrt(sum / samples.length) : 0;
+}
+
+/** Frames of a sine tone: `ms` of int16 samples at `hz`, mono. */
+export function toneFrames(hz, { sampleRate = 48000, ms = 10, amplitude = 8000 } = {}) {
+  const n = (sampleRate * ms) / 1000;
+  let phase = 0;
+  return () => {
+    const data = new Int16Array(n);
+    for (let i = 0; i < n; i++) {
+      data[i] = Math.round(amplitude * Math.sin(phase));
+      phase += (2 * Math.PI * hz) / sampleRate;
+    }
+    phase %= 2 * Math.PI;
+    return data;
+  };
+}
