@@ -5,15 +5,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  AudioFrame, AudioSource, AudioStream, LocalAudioTrack, Room, RoomEvent, TrackKind, TrackPublishOptions, TrackSource,
+  AudioFrame, AudioSource, LocalAudioTrack, Room, RoomEvent, TrackKind, TrackPublishOptions, TrackSource,
   dispose,
 } from '@livekit/rtc-node';
 import { startServer } from './lib/server.mjs';
-import { rms, sdkToken, toneFrames, waitEvent, within, WAIT_MS } from './lib/livekit.mjs';
+import { firstLoudFrame, LOUD, sdkToken, toneFrames, waitEvent, within, WAIT_MS } from './lib/livekit.mjs';
 import { skipBrowser, startBrowser } from './lib/browser.mjs';
-
-/** RMS (int16) above which a frame counts as sound; the tone has ≈ 5600. */
-const LOUD = 500;
 
 let srv;
 const nodeRooms = [];
@@ -39,31 +36,6 @@ async function nodeConnect(identity, room) {
   nodeRooms.push(r);
   await within(r.connect(srv.wsUrl, await sdkToken(identity, room), { autoSubscribe: true }), 20_000, `${identity} connect`);
   return r;
-}
-
-/**
- * Reads `track` as 48 kHz mono frames until one is louder than LOUD; resolves
- * with its RMS.
- */
-async function firstLoudFrame(track, what) {
-  const stream = new AudioStream(track, 48000, 1);
-  const reader = stream.getReader();
-  const deadline = Date.now() + WAIT_MS;
-  let frames = 0;
-  let loudest = 0;
-  try {
-    while (Date.now() < deadline) {
-      const { value, done } = await within(reader.read(), WAIT_MS, `${what}: next audio frame`);
-      if (done) break;
-      frames++;
-      const level = rms(value.data);
-      loudest = Math.max(loudest, level);
-      if (level > LOUD) return { level, frames };
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  throw new Error(`${what}: no frame above RMS ${LOUD} in ${frames} frames (loudest ${loudest.toFixed(1)})`);
 }
 
 describe('rtc-node to rtc-node', () => {

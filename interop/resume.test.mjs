@@ -11,7 +11,7 @@ import {
 } from '@livekit/rtc-node';
 import { startServer } from './lib/server.mjs';
 import { skipBrowser, startBrowser } from './lib/browser.mjs';
-import { sdkToken, toneFrames, waitEvent, within, WAIT_MS } from './lib/livekit.mjs';
+import { firstLoudFrame, LOUD, sdkToken, toneFrames, waitEvent, within, WAIT_MS } from './lib/livekit.mjs';
 
 let srv;
 const rooms = [];
@@ -122,6 +122,35 @@ describe('resume after a lost signalling connection', () => {
       assert.deepEqual(leftEvents.body.events, []);
     });
   }
+
+  test('media keeps flowing after a resume: bob hears alice\'s tone again', async (t) => {
+    const name = roomName('media');
+    const alice = await connect(t, 'alice', name);
+    const bob = await connect(t, 'bob', name);
+    const subscribed = waitEvent(bob, RoomEvent.TrackSubscribed, (_t, _pub, p) => p.identity === 'alice');
+    const source = new AudioSource(48000, 1);
+    const opts = new TrackPublishOptions();
+    opts.source = TrackSource.SOURCE_MICROPHONE;
+    await within(alice.localParticipant.publishTrack(LocalAudioTrack.createAudioTrack('mic', source), opts), 20_000, 'publishTrack');
+    // The tone plays for the whole test, through the resume.
+    let feeding = true;
+    const next = toneFrames(440);
+    const feeder = (async () => {
+      while (feeding) await source.captureFrame(new AudioFrame(next(), 48000, 1, 480));
+    })();
+    t.after(async () => { feeding = false; await feeder.catch(() => {}); });
+    const [track] = await subscribed;
+    assert.ok((await firstLoudFrame(track, 'before the resume')).level > LOUD);
+
+    const reconnected = waitEvent(alice, RoomEvent.Reconnected, () => true, 2 * WAIT_MS);
+    const rule = await admin('POST', '/faults', { target: 'rtc', match: { identity: 'alice', room: name }, action: 'abort', count: 1 });
+    assert.equal(rule.status, 201, JSON.stringify(rule.body));
+    await reconnected;
+    // Whether bob keeps his subscription or gets the track anew, he hears it.
+    const current = bob.remoteParticipants.get('alice')?.trackPublications.values().next().value?.track;
+    const again = current ?? (await waitEvent(bob, RoomEvent.TrackSubscribed, (_t, _pub, p) => p.identity === 'alice'))[0];
+    assert.ok((await firstLoudFrame(again, 'after the resume')).level > LOUD);
+  });
 
   test('the SDK\'s own signal reconnect resumes too', async (t) => {
     const name = roomName('signal');

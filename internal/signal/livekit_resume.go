@@ -349,11 +349,18 @@ func (h *lkHandler) resume() {
 		h.s.End(reasonStateMismatch)
 		return
 	}
+	// Media state is per session: a resumed single-PeerConnection session
+	// gets a fresh one, which republishes the kept connection's tracks and
+	// rebuilds its subscriptions (startMedia gives /rtc resumes none: a new
+	// subscriber PeerConnection would break the client's DTLS).
+	if err := h.startMedia(); err != nil {
+		h.log.Warn("livekit: cannot restore media on resume", "err", err)
+	}
 	h.peer = pk.peer
 	if h.peer != nil {
 		h.peer.SetHandlers(h.peerHandlers())
 	}
-	enc := lkEncoder{identity: g.Identity, peer: h.peer, o: h.o}
+	enc := lkEncoder{identity: g.Identity, peer: h.peer, o: h.o, media: h.media}
 	m, err := h.o.Registry.Resume(h.ctx(), pk.sid, func(info rooms.ParticipantInfo) rooms.Sink {
 		if info.Identity != g.Identity {
 			return nil
@@ -423,6 +430,9 @@ func (r *resumeSink) Send(ev rooms.Event) bool {
 func (e lkEncoder) resumed(ev rooms.Event) (int, []byte, bool) {
 	if ev.Kind != rooms.EventParticipantResumed {
 		return e.encode(ev)
+	}
+	if e.media != nil {
+		e.media.observe(ev) // republish the kept peer's tracks, subscribe again
 	}
 	ps := []pbwire.Participant{participantOf(ev.Participant, "")}
 	if ev.Room != nil {

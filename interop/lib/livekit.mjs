@@ -4,6 +4,7 @@
 import { createHmac } from 'node:crypto';
 import { AccessToken } from 'livekit-server-sdk';
 import WebSocket from 'ws';
+import { AudioStream } from '@livekit/rtc-node';
 
 export const API_KEY = 'devkey';
 export const API_SECRET = 'secret';
@@ -122,4 +123,32 @@ export function toneFrames(hz, { sampleRate = 48000, ms = 10, amplitude = 8000 }
     phase %= 2 * Math.PI;
     return data;
   };
+}
+
+/** RMS (int16) above which a frame counts as sound; the test tone has ≈ 5600. */
+export const LOUD = 500;
+
+/**
+ * Reads a remote audio `track` as 48 kHz mono frames until one is louder
+ * than LOUD; resolves with its RMS and the number of frames read.
+ */
+export async function firstLoudFrame(track, what) {
+  const stream = new AudioStream(track, 48000, 1);
+  const reader = stream.getReader();
+  const deadline = Date.now() + WAIT_MS;
+  let frames = 0;
+  let loudest = 0;
+  try {
+    while (Date.now() < deadline) {
+      const { value, done } = await within(reader.read(), WAIT_MS, `${what}: next audio frame`);
+      if (done) break;
+      frames++;
+      const level = rms(value.data);
+      loudest = Math.max(loudest, level);
+      if (level > LOUD) return { level, frames };
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  throw new Error(`${what}: no frame above RMS ${LOUD} in ${frames} frames (loudest ${loudest.toFixed(1)})`);
 }
