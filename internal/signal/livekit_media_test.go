@@ -83,7 +83,10 @@ func publishAudio(t *testing.T, e *lkEnv, identity, room string) *lkPublisher {
 func leaveAtEnd(t *testing.T, c *lkClient) {
 	t.Cleanup(func() {
 		b, _ := proto.Marshal(&livekit.SignalRequest{Message: &livekit.SignalRequest_Leave{Leave: &livekit.LeaveRequest{Reason: livekit.DisconnectReason_CLIENT_INITIATED}}})
-		if c.c.WriteMessage(websocket.BinaryMessage, b) == nil {
+		c.wmu.Lock()
+		err := c.c.WriteMessage(websocket.BinaryMessage, b)
+		c.wmu.Unlock()
+		if err == nil {
 			for range c.in { // until the server closes the socket
 			}
 		}

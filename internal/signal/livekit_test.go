@@ -98,6 +98,7 @@ func startLK(t *testing.T, limits signal.Limits) *lkEnv {
 type lkClient struct {
 	t    *testing.T
 	c    *websocket.Conn
+	wmu  sync.Mutex // one writer at a time: pion callbacks send too
 	in   chan *livekit.SignalResponse
 	done chan struct{} // closed when the reader ends
 	code int           // close code received; valid after done
@@ -148,8 +149,11 @@ func (c *lkClient) send(req *livekit.SignalRequest) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	if err := c.c.WriteMessage(websocket.BinaryMessage, b); err != nil {
-		c.t.Fatalf("send: %v", err)
+	c.wmu.Lock()
+	err = c.c.WriteMessage(websocket.BinaryMessage, b)
+	c.wmu.Unlock()
+	if err != nil {
+		c.t.Errorf("send: %v", err) // Errorf: pion callbacks call send off the test goroutine
 	}
 }
 
