@@ -140,7 +140,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		clusterView = shared
 	}
 	adm := admin.New(admin.Options{Registry: registry, Journal: jour, Faults: faults, Sessions: hub,
-		Limiters: []admin.Resetter{mintLimiter, serviceLimiter}, Stats: figures, Logger: log})
+		Limiters: []admin.Resetter{mintLimiter, serviceLimiter}, Stats: figures, Logger: log,
+		Media: engine.Forwarder()})
 
 	handler := httpapi.New(httpapi.Deps{
 		Config:         cfg,

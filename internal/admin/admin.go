@@ -52,6 +52,7 @@ type Options struct {
 	Sessions Sessions   // nil: no sessions to end or fault
 	Limiters []Resetter // emptied by a reset of "ratelimit"
 	Stats    Resetter   // emptied by a reset of "stats"; nil: nothing to do
+	Media    Media      // plays fake participants' audio; nil: silent tracks
 	Logger   *slog.Logger
 }
 
@@ -77,7 +78,8 @@ func New(o Options) *Admin {
 	return &Admin{o: o, faults: o.Faults, ctx: ctx, cancel: cancel}
 }
 
-// Close ends the fake participants' data loops and waits for them.
+// Close ends the fake participants' data loops and media and waits for
+// them.
 func (a *Admin) Close() {
 	a.cancel()
 	a.wg.Wait()
@@ -207,12 +209,24 @@ func (a *Admin) AddFake(ctx context.Context, f Fake) (rooms.ParticipantInfo, err
 	if err != nil {
 		return rooms.ParticipantInfo{}, err
 	}
-	if f.Data != nil {
-		d := *f.Data
+	// The fake's media plays until it leaves (removal, reset, room
+	// deleted) or the Admin closes.
+	stopMedia := a.startMedia(info)
+	if f.Data != nil || stopMedia != nil {
+		d := f.Data
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
-			a.sendLoop(m, sink, d)
+			if d != nil {
+				a.sendLoop(m, sink, *d)
+			}
+			if stopMedia != nil {
+				select {
+				case <-sink.Done():
+				case <-a.ctx.Done():
+				}
+				stopMedia()
+			}
 		}()
 	}
 	return info, nil

@@ -1,0 +1,80 @@
+// Fake participants carry real media (SPEC §10): the audio track of a fake
+// added through the test-control API plays an embedded 440 Hz Opus tone that
+// an @livekit/rtc-node participant receives and decodes. Video stays silent.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Room, RoomEvent, TrackKind, dispose } from '@livekit/rtc-node';
+import { startServer } from './lib/server.mjs';
+import { firstLoudFrame, LOUD, sdkToken, waitEvent, within } from './lib/livekit.mjs';
+
+let srv;
+const nodeRooms = [];
+
+async function admin(method, path, body) {
+  const res = await fetch(`${srv.url}/__admin${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+async function nodeConnect(identity, room) {
+  const r = new Room();
+  nodeRooms.push(r);
+  await within(r.connect(srv.wsUrl, await sdkToken(identity, room), { autoSubscribe: true }), 20_000, `${identity} connect`);
+  return r;
+}
+
+before(async () => {
+  srv = await startServer({ env: { LOG_LEVEL: 'warn' } });
+});
+
+after(async () => {
+  for (const r of nodeRooms) await within(r.disconnect(), 5_000, 'disconnect').catch(() => {});
+  const code = await srv?.stop();
+  const err = srv?.stderr() ?? '';
+  await dispose();
+  assert.equal(code, 0, `server exited with ${code}\n${err.slice(-20_000)}`);
+  assert.doesNotMatch(err, /panic|fatal error|DATA RACE/);
+});
+
+const bot = { identity: 'bot', name: 'Bot', tracks: [{ kind: 'audio', name: 'tone' }, { kind: 'video', name: 'cam' }] };
+
+describe('fake participant media', () => {
+  test('an rtc-node listener hears the fake\'s tone; DELETE makes it leave', async () => {
+    await admin('POST', '/reset');
+    const listener = await nodeConnect('listener', 'fake-tone');
+    const subscribed = waitEvent(listener, RoomEvent.TrackSubscribed, (_t, _p, who) => who.identity === 'bot');
+    const added = await admin('POST', '/rooms/fake-tone/participants', bot);
+    assert.equal(added.status, 201);
+
+    const [track, publication] = await subscribed;
+    assert.equal(track.kind, TrackKind.KIND_AUDIO);
+    assert.equal(publication.name, 'tone');
+    assert.equal(publication.sid, added.body.participant.tracks.find((t) => t.kind === 'audio').sid);
+    const { level } = await firstLoudFrame(track, 'listener');
+    assert.ok(level > LOUD);
+
+    const left = waitEvent(listener, RoomEvent.ParticipantDisconnected, (p) => p.identity === 'bot');
+    assert.equal((await admin('DELETE', '/rooms/fake-tone/participants/bot')).status, 200);
+    await left;
+    assert.equal([...listener.remoteParticipants.values()].some((p) => p.identity === 'bot'), false);
+  });
+
+  test('someone joining after the fake hears it too; a reset ends it', async () => {
+    await admin('POST', '/reset');
+    assert.equal((await admin('POST', '/rooms/fake-late/participants', bot)).status, 201);
+    const late = new Room();
+    nodeRooms.push(late);
+    const subscribed = waitEvent(late, RoomEvent.TrackSubscribed, (_t, _p, who) => who.identity === 'bot');
+    await within(late.connect(srv.wsUrl, await sdkToken('late', 'fake-late'), { autoSubscribe: true }), 20_000, 'late connect');
+    const [track] = await subscribed;
+    assert.ok((await firstLoudFrame(track, 'late listener')).level > LOUD);
+
+    const gone = waitEvent(late, RoomEvent.Disconnected);
+    assert.equal((await admin('POST', '/reset')).status, 200);
+    await gone;
+  });
+});
