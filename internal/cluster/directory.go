@@ -101,7 +101,7 @@ func (c *Cluster) beat(ctx context.Context, report func() Report) {
 			delete(c.conflicts, rm.Name)
 		} else if holder != "" {
 			if c.conflicts[rm.Name] != holder {
-				c.o.Logger.Warn("cluster: room is homed on another instance; this instance hosts a second copy (a join that named no room on its upgrade)",
+				c.o.Logger.Warn("cluster: room is homed on another instance; this instance hosts a second copy (a room created here by the RoomService or /__admin before its claim, or a JSON resume)",
 					"room", rm.Name, "home", holder)
 			}
 			c.conflicts[rm.Name] = holder

@@ -24,7 +24,8 @@ import (
 // room meets on one instance. The room is read from the upgrade's verified
 // token (the LiveKit dialect always has one; the JSON dialect when it sends
 // ?access_token=). A JSON-dialect client that names its room only in
-// join_room is served here. Media never passes through: the home instance's
+// join_room is relayed then, by the session itself (signal's json_relay.go,
+// through jsonHomes below). Media never passes through: the home instance's
 // ICE candidates carry its own NODE_IP and UDP port.
 
 const (
@@ -222,4 +223,24 @@ func pump(dst net.Conn, src io.Reader) {
 			return
 		}
 	}
+}
+
+// jsonHomes lets the JSON dialect relay a session whose room is named only
+// in join_room, after the upgrade, to the room's home instance.
+type jsonHomes struct{ c ClusterView }
+
+func (h jsonHomes) Remote(ctx context.Context, room string) (string, bool) {
+	home := h.c.Route(ctx, room)
+	return home, home != ""
+}
+
+// RelayHeader marks the upgrade as relayed and names the client, as relay
+// does (the home believes it only from TRUSTED_PROXIES).
+func (h jsonHomes) RelayHeader(ip string) http.Header {
+	hd := http.Header{}
+	hd.Set(relayHeader, h.c.InstanceID())
+	if ip != "" {
+		hd.Set("X-Forwarded-For", ip)
+	}
+	return hd
 }

@@ -64,7 +64,11 @@ func New(d Deps) http.Handler {
 	// rtc: the WebSocket in both dialects; RTC_ALLOWED_ORIGINS and the
 	// connection caps are applied by the handler, before the upgrade.
 	if d.Hub != nil {
-		rtc := rtcHandler(RTCDeps{Hub: d.Hub, Verifier: d.Verifier, Config: cfg, Logger: d.Logger, Registry: d.Registry, IDs: d.IDs, LiveKit: d.LiveKit})
+		rd := RTCDeps{Hub: d.Hub, Verifier: d.Verifier, Config: cfg, Logger: d.Logger, Registry: d.Registry, IDs: d.IDs, LiveKit: d.LiveKit}
+		if d.Cluster != nil { // token-less JSON joins are relayed at join_room (cluster_relay.go)
+			rd.Homes = jsonHomes{d.Cluster}
+		}
+		rtc := rtcHandler(rd)
 		if d.Cluster != nil { // rooms homed elsewhere are relayed (cluster_relay.go)
 			rtc = a.clusterRelay(rtc)
 		}

@@ -31,6 +31,9 @@ type RTCDeps struct {
 	// get 404 "v1 RTC path not found" in plain text, which makes the SDKs
 	// fall back to their v0 path, or fail cleanly.
 	LiveKit gin.HandlerFunc
+	// Homes relays a token-less JSON join_room to the room's home instance
+	// (SPEC §12); nil without REDIS_URL.
+	Homes signal.Homes
 }
 
 // msgV1NotFound is LiveKit's answer when a server has no /rtc/v1.
@@ -52,7 +55,7 @@ func rtcHandler(d RTCDeps) gin.HandlerFunc {
 		log = slog.New(slog.DiscardHandler)
 	}
 	policy, _ := names.ParsePolicy(cfg.NamePolicy) // validated by config
-	dialect := signal.NewJSONDialect(signal.JSONOptions{
+	jsonOpts := signal.JSONOptions{
 		Registry:     d.Registry,
 		IDs:          d.IDs,
 		Names:        policy,
@@ -65,7 +68,11 @@ func rtcHandler(d RTCDeps) gin.HandlerFunc {
 			Burst:     cfg.RTCMessageBurst,
 		},
 		Refuse: refuseUpgrade,
-	})
+	}
+	// An upgrade relayed here is served here, whatever the directory says.
+	relayed := signal.NewJSONDialect(jsonOpts)
+	jsonOpts.Homes = d.Homes
+	dialect := signal.NewJSONDialect(jsonOpts)
 	origins := newRTCOrigins(cfg.RTCAllowedOrigins)
 
 	return func(c *gin.Context) {
@@ -106,7 +113,11 @@ func rtcHandler(d RTCDeps) gin.HandlerFunc {
 			}
 			grant = g
 		}
-		err = d.Hub.Serve(c.Writer, r, signal.Request{Admission: adm, Dialect: dialect, Grant: grant})
+		dl := dialect
+		if r.Header.Get(relayHeader) != "" {
+			dl = relayed
+		}
+		err = d.Hub.Serve(c.Writer, r, signal.Request{Admission: adm, Dialect: dl, Grant: grant})
 		switch {
 		case err == nil, signal.IsHandshakeError(err):
 			c.Abort() // the socket is done, or the refusal was written

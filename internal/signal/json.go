@@ -26,6 +26,9 @@ type JSONOptions struct {
 	Now          func() time.Time
 	// Refuse answers a failed upgrade; default: SPEC §3.2 JSON.
 	Refuse func(w http.ResponseWriter, status int, msg string)
+	// Homes relays a token-less join_room to the room's home instance
+	// (json_relay.go); nil without REDIS_URL.
+	Homes Homes
 }
 
 // NewJSONDialect returns the JSON dialect.
@@ -76,6 +79,8 @@ type jsonHandler struct {
 	// resumable: joined with "resumable": true; a dropped socket then
 	// detaches the participant for the resume window (SPEC §8, §10).
 	resumable bool
+	// relay: joined through another instance; every frame goes there.
+	relay *jsonRelay
 }
 
 func (h *jsonHandler) Open() {
@@ -87,6 +92,11 @@ func (h *jsonHandler) Notice(reason string) (int, []byte, bool) {
 }
 
 func (h *jsonHandler) Closed(reason rooms.Reason) {
+	if h.relay != nil {
+		h.relay.close()
+		h.relay = nil
+		return
+	}
 	if h.member != nil && h.resumable && (reason == rooms.ReasonClosed || reason == rooms.ReasonTimeout) {
 		if h.member.Detach(context.Background(), h.s.hub.opts.ResumeWindow) == nil {
 			h.member = nil
@@ -103,7 +113,11 @@ func (h *jsonHandler) send(b []byte) { h.s.Send(TextMessage, b) }
 
 func (h *jsonHandler) fail(e *jsonwire.Error) { h.send(jsonwire.ErrorMessage(e)) }
 
-func (h *jsonHandler) Message(_ int, data []byte) {
+func (h *jsonHandler) Message(mt int, data []byte) {
+	if h.relay != nil {
+		h.relay.forward(mt, data)
+		return
+	}
 	// JSON in a binary frame is accepted like text (the old mock parsed
 	// data.toString()); text frames were checked for UTF-8 already.
 	t, msg, err := jsonwire.Decode(data)
@@ -122,7 +136,7 @@ func (h *jsonHandler) Message(_ int, data []byte) {
 		}
 		h.send(jsonwire.Pong(m.Timestamp, h.o.Now()))
 	case jsonwire.JoinRoom:
-		h.join(m)
+		h.join(m, mt, data)
 	default:
 		if h.member == nil {
 			h.fail(jsonwire.Errorf(jsonwire.CodeNotJoined, "Join a room first"))
@@ -132,7 +146,7 @@ func (h *jsonHandler) Message(_ int, data []byte) {
 	}
 }
 
-func (h *jsonHandler) join(m jsonwire.JoinRoom) {
+func (h *jsonHandler) join(m jsonwire.JoinRoom, mt int, frame []byte) {
 	if h.member != nil {
 		h.fail(jsonwire.Errorf(jsonwire.CodeAlreadyJoined, "Already joined a room; send leave_room first"))
 		return
@@ -172,6 +186,20 @@ func (h *jsonHandler) join(m jsonwire.JoinRoom) {
 	if e := h.checkJoin(req); e != nil {
 		h.fail(e)
 		return
+	}
+	// A room named only here may be homed elsewhere (SPEC §12). An
+	// upgrade token naming a room was relayed before the upgrade already.
+	if h.o.Homes != nil && h.s.Grant() == nil {
+		if home, remote := h.o.Homes.Remote(h.s.Context(), req.Room); remote {
+			r, e := h.relayTo(home, mt, frame)
+			if e != nil {
+				h.fail(e)
+				return
+			}
+			h.relay = r
+			h.s.setSubject(req.Room, req.Identity)
+			return
+		}
 	}
 	mem, err := h.o.Registry.Join(h.s.Context(), req, h.s.Sink(jsonEncoder(req.Identity)))
 	if err != nil {
