@@ -638,10 +638,11 @@ func (a *api) handleAdminDeleteFault(c *gin.Context) {
 // --- HTTP faults ---
 
 // faultHTTP applies the http fault rules: latency before the handler, then
-// an injected status instead of it. /__admin is never faulted.
+// an injected status instead of it. /__admin and the dashboard's own page and
+// assets are never faulted: the page is where faults are cleared from.
 func faultHTTP(ad *admin.Admin) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if ad == nil {
+		if ad == nil || groupOf(c.Request.URL.Path) == groupPage {
 			c.Next()
 			return
 		}

@@ -712,3 +712,16 @@ func TestJSONResume(t *testing.T) {
 		}
 	})
 }
+
+func TestHTTPFaultsSpareTheDashboard(t *testing.T) {
+	e := startAdmin(t, nil, signal.Options{})
+	e.fault(t, `{"target":"http","action":"status","status":503}`)
+	if r := e.do(t, http.MethodGet, "/health", "", nil); r.status != http.StatusServiceUnavailable {
+		t.Fatalf("/health under a match-all rule: %d", r.status)
+	}
+	for _, path := range []string{"/", "/dashboard/app.css"} {
+		if r := e.do(t, http.MethodGet, path, "", map[string]string{"Accept": "text/html"}); r.status != http.StatusOK {
+			t.Errorf("%s under a match-all rule: %d %s", path, r.status, r.raw)
+		}
+	}
+}
