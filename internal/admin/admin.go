@@ -30,7 +30,9 @@ const (
 )
 
 // ResetAll is what a reset without a list empties.
-var ResetAll = []string{ResetRooms, ResetRateLimit, ResetJournal, ResetFaults, ResetStats}
+func ResetAll() []string {
+	return []string{ResetRooms, ResetRateLimit, ResetJournal, ResetFaults, ResetStats}
+}
 
 // Sessions is what a reset and fault rules need of the signalling hub
 // (*signal.Hub).
@@ -116,10 +118,10 @@ type ResetResult struct {
 // is journaled last, so a test can wait for events after its seq.
 func (a *Admin) Reset(ctx context.Context, what []string) (ResetResult, error) {
 	if what == nil {
-		what = ResetAll
+		what = ResetAll()
 	}
 	for i, w := range what {
-		if !slices.Contains(ResetAll, w) {
+		if !slices.Contains(ResetAll(), w) {
 			return ResetResult{}, invalid(fmt.Sprintf("what[%d]", i), `must be one of "rooms", "ratelimit", "journal", "faults", "stats"`)
 		}
 	}
