@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -379,8 +380,6 @@ func (a *api) handleAdminWait(c *gin.Context) {
 
 // --- fake participants ---
 
-var fakeSources = []string{rooms.SourceCamera, rooms.SourceMicrophone, rooms.SourceScreenShare, rooms.SourceScreenShareAudio, rooms.SourceUnknown}
-
 func (a *api) fakeOf(c *gin.Context) (admin.Fake, error) {
 	p := a.Names
 	body := bodyFields(c)
@@ -438,8 +437,8 @@ func (a *api) fakeOf(c *gin.Context) (admin.Fake, error) {
 		if tr.Source, _, err = t.str("source"); err != nil {
 			return fk, prefixed(at, err)
 		}
-		if tr.Source != "" && !containsString(fakeSources, tr.Source) {
-			return fk, bad(at+"source", "must be one of "+strings.Join(fakeSources, ", "))
+		if tr.Source != "" && !slices.Contains(rooms.Sources(), tr.Source) {
+			return fk, bad(at+"source", "must be one of "+strings.Join(rooms.Sources(), ", "))
 		}
 		fk.Tracks = append(fk.Tracks, tr)
 	}
@@ -466,15 +465,6 @@ func (a *api) fakeOf(c *gin.Context) (admin.Fake, error) {
 	}
 	fk.Data = d
 	return fk, nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 type adminTrack struct {

@@ -61,6 +61,11 @@ const (
 	SourceScreenShareAudio = "screen_share_audio"
 )
 
+// Sources lists the track sources LiveKit knows, for validating input.
+func Sources() []string {
+	return []string{SourceCamera, SourceMicrophone, SourceScreenShare, SourceScreenShareAudio, SourceUnknown}
+}
+
 // Reason says why a participant left or a session ended (SPEC §6.1).
 type Reason string
 

@@ -62,7 +62,3 @@ func (s *Setter) Set(h http.Header, page bool) {
 	}
 	delete(h, "X-Powered-By")
 }
-
-// Set writes the header set with a fresh Setter (for callers outside the
-// request path).
-func Set(h http.Header, page bool) { New().Set(h, page) }

@@ -17,7 +17,7 @@ func directives(csp string) map[string]bool {
 func TestHelmetSet(t *testing.T) {
 	h := http.Header{}
 	h.Set("X-Powered-By", "Express")
-	Set(h, false)
+	New().Set(h, false)
 	want := map[string]string{
 		"Cross-Origin-Opener-Policy":        "same-origin",
 		"Cross-Origin-Resource-Policy":      "same-origin",
@@ -54,7 +54,7 @@ func TestHelmetSet(t *testing.T) {
 
 func TestPageCSPDropsUpgrade(t *testing.T) {
 	h := http.Header{}
-	Set(h, true)
+	New().Set(h, true)
 	got := directives(h.Get("Content-Security-Policy"))
 	if got["upgrade-insecure-requests"] || len(got) != 11 || !got["connect-src 'self' ws: wss:"] {
 		t.Fatalf("page CSP %q", h.Get("Content-Security-Policy"))

@@ -11,7 +11,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/livekit-mock/livekit-mock/internal/rooms"
 )
 
 // Message types the client sends.
@@ -224,10 +228,8 @@ func decodePublish(f fields) (PublishTrack, *Error) {
 	if m.Source, _, err = f.str("source"); err != nil {
 		return m, err
 	}
-	switch m.Source {
-	case "", "camera", "microphone", "screen_share", "screen_share_audio", "unknown":
-	default:
-		return m, invalidArg("source", "must be camera, microphone, screen_share, screen_share_audio or unknown")
+	if m.Source != "" && !slices.Contains(rooms.Sources(), m.Source) {
+		return m, invalidArg("source", "must be one of "+strings.Join(rooms.Sources(), ", "))
 	}
 	if m.Muted, _, err = f.boolean("muted"); err != nil {
 		return m, err
