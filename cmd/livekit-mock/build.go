@@ -152,8 +152,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Figures:        figures,
 		Signal:         sigState,
 		IDs:            idgen,
-		Rooms:          registry,
-		Conns:          hub,
 		Registry:       registry,
 		Hub:            hub,
 		LiveKit:        livekit,

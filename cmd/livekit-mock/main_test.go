@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's logger and the test.
@@ -187,5 +189,38 @@ func TestSIGTERMExitsZero(t *testing.T) {
 	}
 	if cmd.ProcessState.ExitCode() != 0 {
 		t.Fatalf("exit code %d", cmd.ProcessState.ExitCode())
+	}
+}
+
+// TestHealthCountsLiveSessions checks /health against the real registry and
+// hub: a JSON-dialect participant is one room, one participant, one connection.
+func TestHealthCountsLiveSessions(t *testing.T) {
+	base, _, stop := startServe(t, nil)
+	defer stop()
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/rtc", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, _, err := ws.ReadMessage(); err != nil { // welcome
+		t.Fatal(err)
+	}
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"join_room","roomName":"r","participant":{"identity":"alice"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := ws.ReadMessage(); err != nil || !strings.Contains(string(msg), `"room_joined"`) {
+		t.Fatalf("join: %s %v", msg, err)
+	}
+	resp, err := http.Get(base + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h map[string]any
+	json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+	if h["rooms"] != float64(1) || h["participants"] != float64(1) || h["connections"] != float64(1) {
+		t.Fatalf("/health %v, want 1 room, 1 participant, 1 connection", h)
 	}
 }

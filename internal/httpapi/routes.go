@@ -11,6 +11,14 @@ import (
 // New builds the whole HTTP surface.
 func New(d Deps) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
+	// The counts of /health come from the registry and the hub when no
+	// other source is given.
+	if d.Rooms == nil && d.Registry != nil {
+		d.Rooms = d.Registry
+	}
+	if d.Conns == nil && d.Hub != nil {
+		d.Conns = d.Hub
+	}
 	a := &api{Deps: d}
 	a.initTokenService()
 	e := gin.New()
