@@ -13,6 +13,7 @@ targets=(
   "FuzzLoad ./internal/config"
   "FuzzNames ./internal/names"
   "FuzzDecode ./internal/signal/jsonwire"
+  "FuzzTrimOffer ./internal/rtc"
 )
 status=0
 for t in "${targets[@]}"; do

@@ -43,6 +43,8 @@ type Engine struct {
 	mux  ice.UDPMux
 	log  *slog.Logger
 	fwd  *Forwarder
+	// codecs is what the MediaEngine was given; offers are trimmed to it.
+	codecs []codec
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -73,7 +75,8 @@ func NewEngine(o Options) (*Engine, error) {
 	}
 
 	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
+	table := codecs()
+	if err := registerCodecs(me); err != nil {
 		return nil, fmt.Errorf("rtc: register codecs: %w", err)
 	}
 
@@ -103,11 +106,12 @@ func NewEngine(o Options) (*Engine, error) {
 	}
 
 	return &Engine{
-		api:  webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)),
-		conn: conn,
-		mux:  mux,
-		log:  log,
-		fwd:  newForwarder(),
+		api:    webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)),
+		conn:   conn,
+		mux:    mux,
+		log:    log,
+		fwd:    newForwarder(),
+		codecs: table,
 	}, nil
 }
 

@@ -147,9 +147,10 @@ type event struct {
 
 // Peer is the server side of one participant's publisher PeerConnection.
 type Peer struct {
-	pc  *webrtc.PeerConnection
-	h   Handlers
-	log *slog.Logger
+	pc     *webrtc.PeerConnection
+	h      Handlers
+	log    *slog.Logger
+	codecs []codec // the Engine's; offers are trimmed to them
 
 	negMu   sync.Mutex // serialises negotiations and remote candidates
 	pending []webrtc.ICECandidateInit
@@ -207,6 +208,7 @@ func (e *Engine) newPeer(h Handlers, offerer bool) (*Peer, error) {
 		pc:       pc,
 		h:        h,
 		log:      e.log,
+		codecs:   e.codecs,
 		channels: map[string]*webrtc.DataChannel{},
 		sources:  map[string]*Source{},
 		downs:    map[*downTrack]struct{}{},
@@ -263,7 +265,7 @@ func (p *Peer) HandleOfferTracks(sdp string, id uint32) (string, map[string]stri
 	defer p.setAnswering(false)
 
 	beforeA, beforeV := p.unmatched()
-	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: trimOffer(sdp, p.codecs)}); err != nil {
 		return "", nil, fmt.Errorf("rtc: offer %d: %w", id, err)
 	}
 	for _, c := range p.pending {

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/pion/interceptor"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -307,7 +308,12 @@ func newPC(t *testing.T) *pcClient {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	// No interceptors, so no MID header extension: RTP that arrives before
+	// the answer declaring its SSRC is then set aside until that answer,
+	// instead of being probed for its MID by a goroutine that races with the
+	// receiver the answer starts (a data race inside pion v4.2.18).
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}
