@@ -90,6 +90,8 @@ func NewEngine(o Options) (*Engine, error) {
 	// 127.0.0.1 gathers no candidate at all and every connect times out.
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// Peers read their data channels themselves (Peer.addChannel).
+	se.DetachDataChannels()
 	se.LoggerFactory = pionLoggers{log: log}
 	mux := webrtc.NewICEUDPMux(se.LoggerFactory.NewLogger("udpmux"), conn)
 	se.SetICEUDPMux(mux)

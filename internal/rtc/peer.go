@@ -1,9 +1,12 @@
 package rtc
 
 import (
+	"io"
+
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pion/datachannel"
 	"log/slog"
 	"strings"
 	"sync"
@@ -415,24 +418,76 @@ func (p *Peer) isClosed() bool {
 	return p.closed
 }
 
+// addChannel takes a data channel the client opened. Channels are detached
+// (see NewEngine) and read here instead of by pion, whose read loop holds a
+// 64 KiB buffer per channel for the channel's life: three channels a
+// participant made that most of the server's memory per participant.
 func (p *Peer) addChannel(dc *webrtc.DataChannel) {
 	label := dc.Label()
-	p.chMu.Lock()
-	p.channels[label] = dc
-	p.chMu.Unlock()
-	dc.OnClose(func() {
-		p.chMu.Lock()
-		if p.channels[label] == dc {
-			delete(p.channels, label)
+	dc.OnOpen(func() {
+		raw, err := dc.Detach()
+		if err != nil {
+			p.log.Debug("rtc: data channel not detached", "label", label, "err", err)
+			return
 		}
+		p.trMu.Lock()
+		if p.tracksStopped { // the Peer is closing
+			p.trMu.Unlock()
+			_ = raw.Close()
+			return
+		}
+		p.readers.Add(1)
+		p.trMu.Unlock()
+		p.chMu.Lock()
+		p.channels[label] = dc
 		p.chMu.Unlock()
+		go func() {
+			defer p.readers.Done()
+			p.readChannel(label, raw)
+			p.chMu.Lock()
+			if p.channels[label] == dc {
+				delete(p.channels, label)
+			}
+			p.chMu.Unlock()
+		}()
 	})
-	if label != LabelReliable && label != LabelLossy {
-		return // _data_track and others carry no DataPackets
+}
+
+// Sizes of the buffer a data channel is read into: it starts small and
+// doubles while a message does not fit, up to the largest message accepted.
+const (
+	channelReadBuffer = 1024
+	maxChannelMessage = 256 << 10
+)
+
+// readChannel reads one detached channel until it or the PeerConnection
+// closes. Messages on `_reliable` and `_lossy` become OnData events; others
+// (`_data_track`) are read and dropped, as pion's own read loop did, so that
+// they do not pile up in SCTP's queues.
+func (p *Peer) readChannel(label string, raw datachannel.ReadWriteCloser) {
+	deliver := label == LabelReliable || label == LabelLossy
+	buf := make([]byte, channelReadBuffer)
+	for {
+		n, _, err := raw.ReadDataChannel(buf)
+		if errors.Is(err, io.ErrShortBuffer) {
+			if len(buf) >= maxChannelMessage {
+				p.log.Warn("rtc: data message too large, channel closed", "label", label, "limit", maxChannelMessage)
+				_ = raw.Close()
+				return
+			}
+			buf = make([]byte, 2*len(buf)) // the message waits in SCTP meanwhile
+			continue
+		}
+		if err != nil {
+			return
+		}
+		if deliver {
+			p.push(event{kind: evData, text: label, payload: append([]byte(nil), buf[:n]...)})
+		}
+		if len(buf) > channelReadBuffer {
+			buf = make([]byte, channelReadBuffer)
+		}
 	}
-	dc.OnMessage(func(m webrtc.DataChannelMessage) {
-		p.push(event{kind: evData, text: label, payload: append([]byte(nil), m.Data...)})
-	})
 }
 
 func (p *Peer) readTrack(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {

@@ -572,3 +572,28 @@ func TestClientHangUpIsReported(t *testing.T) {
 		}
 	}
 }
+
+func TestDataChannelMessagesLargerThanTheReadBuffer(t *testing.T) {
+	eng := newEngine(t)
+	c, s, _ := connect(t, eng)
+	for range 2 {
+		waitFor(t, c.opened, "client channels open")
+	}
+	// Messages larger than the first read buffer arrive whole and in order.
+	big := strings.Repeat("0123456789abcdef", 3<<10) // 48 KiB
+	for _, m := range []string{big, "after", big[:1025], ""} {
+		if err := c.reliable.SendText(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []string{big, "after", big[:1025], ""} {
+		if got := waitFor(t, s.data, "reliable message"); got.label != LabelReliable || got.payload != want {
+			t.Fatalf("server got %d bytes on %s, want %d", len(got.payload), got.label, len(want))
+		}
+	}
+	select {
+	case m := <-s.data:
+		t.Errorf("unexpected message on %s (%d bytes)", m.label, len(m.payload))
+	default:
+	}
+}
