@@ -199,6 +199,20 @@ func (h *lkHandler) Open() {
 	if p.Metadata != "" {
 		req.Metadata = p.Metadata
 	}
+	// The offer that came with the join (/rtc/v1) is answered before the
+	// join is announced, and the answer is sent after the JoinResponse: in a
+	// busy room the announcement sets every other participant's client to
+	// work, and answering first keeps that work off the newcomer's path.
+	// Subscriptions to the tracks already in the room therefore come with
+	// the renegotiation after the join, as on LiveKit, which subscribes a
+	// participant once it is ACTIVE.
+	var (
+		answer   pbwire.Response
+		answered bool
+	)
+	if p.PublisherOffer != nil {
+		answer, answered = h.answer(*p.PublisherOffer)
+	}
 	enc := lkEncoder{identity: g.Identity, peer: h.peer, o: h.o, media: h.media}
 	m, err := h.o.Registry.Join(h.ctx(), req, h.s.Sink(enc.encode))
 	if err != nil {
@@ -212,7 +226,7 @@ func (h *lkHandler) Open() {
 		h.addTrack(t)
 	}
 	if p.PublisherOffer != nil {
-		h.offer(*p.PublisherOffer)
+		h.sendAnswer(answer, answered)
 	}
 	if h.j.Refresh != nil {
 		h.refresh()
@@ -356,8 +370,15 @@ func (h *lkHandler) Message(msgType int, data []byte) {
 // offer answers one publisher offer with the same id. Server candidates
 // gathered meanwhile wait until the answer is queued.
 func (h *lkHandler) offer(sd pbwire.SessionDescription) {
+	h.sendAnswer(h.answer(sd))
+}
+
+// answer applies a publisher offer and returns the answer to send (ok false
+// when there is none to send). Server candidates gathered from here on are
+// held until sendAnswer.
+func (h *lkHandler) answer(sd pbwire.SessionDescription) (r pbwire.Response, ok bool) {
 	if h.peer == nil {
-		return
+		return r, false
 	}
 	h.candMu.Lock()
 	h.answering = true
@@ -365,8 +386,15 @@ func (h *lkHandler) offer(sd pbwire.SessionDescription) {
 	sdp, mids, err := h.peer.HandleOfferTracks(sd.SDP, sd.ID)
 	if err != nil {
 		h.log.Warn("livekit: offer not answered", "id", sd.ID, "err", err)
-	} else {
-		h.send(pbwire.Answer(sdp, sd.ID, mids))
+		return r, false
+	}
+	return pbwire.Answer(sdp, sd.ID, mids), true
+}
+
+// sendAnswer queues the answer from answer, then the candidates it held.
+func (h *lkHandler) sendAnswer(r pbwire.Response, ok bool) {
+	if ok {
+		h.send(r)
 	}
 	h.candMu.Lock()
 	defer h.candMu.Unlock()
