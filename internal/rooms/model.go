@@ -304,6 +304,14 @@ type JoinRequest struct {
 	// participants (SPEC §8), StateJoined for LiveKit ones until their
 	// PeerConnection is up. The zero value is StateJoining.
 	State State
+	// Hold delays the announcement of the join to the other members by up
+	// to this long (0: at once). Updates of the participant's state made
+	// meanwhile (JOINED → ACTIVE) wait with it and follow in order; anything
+	// else it does (publish, data, metadata, leave) announces it at once
+	// first. The participant itself, observers (journal, webhooks) and
+	// /api/rooms see it at once. LiveKit sessions use it so that a busy
+	// room's clients do not all handle the newcomer while it connects.
+	Hold time.Duration
 }
 
 // TrackRequest asks to publish a track.

@@ -68,12 +68,28 @@ type roomState struct {
 	rearm            bool
 	// Members waiting to be resumed (detach.go).
 	detached map[*member]*detachedState
+	// The timer of the earliest held announcement (see member.holding).
+	holdTimer *time.Timer
+	holdC     <-chan time.Time
 }
 
 type member struct {
 	info         ParticipantInfo
 	sink         Sink
 	unsubscribed map[string]bool // track sids this member turned off
+	// A join not yet announced to the others (JoinRequest.Hold): until
+	// holdUntil, events about this member wait in held.
+	holding   bool
+	holdUntil time.Time
+	held      []heldEvent
+}
+
+// heldEvent is a broadcast that waits for its participant's announcement,
+// with the members it would have reached then (a member who joins later
+// has the participant in its snapshot already).
+type heldEvent struct {
+	ev Event
+	to []*member
 }
 
 func (rm *room) run() {
@@ -104,6 +120,9 @@ func (rm *room) run() {
 		if timer != nil {
 			timer.Stop()
 		}
+		if st.holdTimer != nil {
+			st.holdTimer.Stop()
+		}
 	}()
 	for {
 		if st.rearm && timer != nil {
@@ -129,6 +148,10 @@ func (rm *room) run() {
 			if st.apply(fn) {
 				return
 			}
+		case <-st.holdC:
+			st.holdTimer, st.holdC = nil, nil
+			st.releaseDue()
+			st.settle()
 		case <-expire:
 			// A command already waiting (a join) wins over the timer.
 			select {
@@ -235,9 +258,37 @@ func (st *roomState) deliver(m *member, ev Event) {
 }
 
 // broadcast observes ev and delivers it to every member but except. Events
-// about a hidden participant reach only that participant.
+// about a hidden participant reach only that participant. An event about a
+// participant whose join is still held (JoinRequest.Hold) first releases
+// the hold, so that the others hear of the join before anything else.
 func (st *roomState) broadcast(ev Event, except string) {
 	st.observe(ev)
+	if h := st.bySid[ev.Participant.Sid]; h != nil {
+		st.release(h)
+	}
+	st.send(ev, except)
+}
+
+// hold keeps ev, an event about m announced to everyone but except, for the
+// others until m's hold ends; m itself, if not except, gets it now.
+func (st *roomState) hold(m *member, ev Event, except string) {
+	st.observe(ev)
+	if except != m.info.Sid {
+		st.deliver(m, ev)
+	}
+	var to []*member
+	if !m.info.Permission.Hidden {
+		for _, o := range st.members {
+			if o != m {
+				to = append(to, o)
+			}
+		}
+	}
+	m.held = append(m.held, heldEvent{ev: ev, to: to})
+}
+
+// send delivers ev as broadcast does, without observing it again.
+func (st *roomState) send(ev Event, except string) {
 	hidden := ev.Participant.Permission.Hidden
 	for _, m := range st.members {
 		if m.info.Sid == except || (hidden && m.info.Sid != ev.Participant.Sid) {
@@ -260,6 +311,7 @@ func (st *roomState) settle() {
 
 // remove takes m out of the room and tells the others.
 func (st *roomState) remove(m *member, reason Reason, closeSink bool) {
+	st.release(m) // the others learn of the join before the leave
 	delete(st.bySid, m.info.Sid)
 	delete(st.byIdentity, m.info.Identity)
 	st.forgetDetached(m)
@@ -320,10 +372,65 @@ func (st *roomState) join(req JoinRequest, sink Sink) (*Member, error) {
 	st.byIdentity[p.Identity] = m
 	st.everJoined = true
 	st.reg.participants.Add(1)
+	if req.Hold > 0 {
+		m.holding = true
+		m.holdUntil = st.reg.opts.Now().Add(req.Hold)
+		st.armHold()
+	}
 	ev := st.event(EventParticipantJoined)
 	ev.Participant = p.clone()
-	st.broadcast(ev, p.Sid)
+	if m.holding {
+		st.hold(m, ev, p.Sid)
+	} else {
+		st.broadcast(ev, p.Sid)
+	}
 	return &Member{rm: st.rm, sid: p.Sid, identity: p.Identity, roomSid: st.sid}, nil
+}
+
+// release ends m's hold: what waited is delivered to the others, in order.
+func (st *roomState) release(m *member) {
+	if !m.holding {
+		return
+	}
+	m.holding = false
+	held := m.held
+	m.held = nil
+	for _, h := range held {
+		for _, o := range h.to {
+			st.deliver(o, h.ev) // deliver skips those who left meanwhile
+		}
+	}
+}
+
+// releaseDue releases the holds that have run out and arms the timer for
+// the next.
+func (st *roomState) releaseDue() {
+	now := st.reg.opts.Now()
+	for _, m := range st.members {
+		if m.holding && !now.Before(m.holdUntil) {
+			st.release(m)
+		}
+	}
+	st.armHold()
+}
+
+// armHold points the hold timer at the earliest hold still running.
+func (st *roomState) armHold() {
+	var next time.Time
+	for _, m := range st.members {
+		if m.holding && (next.IsZero() || m.holdUntil.Before(next)) {
+			next = m.holdUntil
+		}
+	}
+	if st.holdTimer != nil {
+		st.holdTimer.Stop()
+		st.holdTimer, st.holdC = nil, nil
+	}
+	if next.IsZero() {
+		return
+	}
+	st.holdTimer = time.NewTimer(max(next.Sub(st.reg.opts.Now()), 0))
+	st.holdC = st.holdTimer.C
 }
 
 // changed bumps m's version and announces it to everyone, m included.
@@ -507,6 +614,13 @@ func (h *Member) SetState(ctx context.Context, s State) error {
 			return nil
 		}
 		m.info.State = s
+		if m.holding { // JOINED → ACTIVE follows the held join
+			m.info.Version++
+			ev := st.event(EventParticipantUpdated)
+			ev.Participant = m.info.clone()
+			st.hold(m, ev, "")
+			return nil
+		}
 		st.changed(m, EventParticipantUpdated, TrackInfo{})
 		return nil
 	})
@@ -522,6 +636,7 @@ func (h *Member) SendData(ctx context.Context, pkt DataPacket) error {
 		pkt.FromIdentity = m.info.Identity
 		pkt.FromSid = m.info.Sid
 		pkt.Destinations = slices.Clone(pkt.Destinations)
+		st.release(m) // data from a participant the others do not know yet
 		ev := st.event(EventDataReceived)
 		ev.Participant = m.info.clone()
 		ev.Data = &pkt

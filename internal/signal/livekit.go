@@ -164,6 +164,11 @@ func (h *lkHandler) peerHandlers() rtc.Handlers {
 	}
 }
 
+// announceHold is how long a LiveKit participant with a PeerConnection
+// joins unannounced (rooms.JoinRequest.Hold): an rtc-node connect takes
+// about 50 ms on loopback.
+const announceHold = 100 * time.Millisecond
+
 func (h *lkHandler) Open() {
 	p := h.j.Params
 	if p.Reconnect {
@@ -198,6 +203,14 @@ func (h *lkHandler) Open() {
 	}
 	if p.Metadata != "" {
 		req.Metadata = p.Metadata
+	}
+	if h.peer != nil {
+		// The others hear of the join (and of JOINED → ACTIVE) once the
+		// newcomer has had time to connect, unless it does something first:
+		// in a busy room every other client handles the announcement, and
+		// on a small machine that work would land on the newcomer's connect.
+		// LiveKit batches such updates for 3 s; this is far shorter.
+		req.Hold = announceHold
 	}
 	// The offer that came with the join (/rtc/v1) is answered before the
 	// join is announced, and the answer is sent after the JoinResponse: in a
