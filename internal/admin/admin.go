@@ -54,7 +54,7 @@ type Options struct {
 	Sessions Sessions   // nil: no sessions to end or fault
 	Limiters []Resetter // emptied by a reset of "ratelimit"
 	Stats    Resetter   // emptied by a reset of "stats"; nil: nothing to do
-	Media    Media      // plays fake participants' audio; nil: silent tracks
+	Media    Media      // plays fake participants' media; nil: silent tracks
 	Logger   *slog.Logger
 }
 
@@ -164,6 +164,10 @@ type FakeTrack struct {
 	Kind   string // rooms.KindAudio or rooms.KindVideo
 	Name   string
 	Source string // default microphone for audio, camera for video
+	// File is the path of what the track plays in a loop (Ogg/Opus for
+	// audio, IVF/VP8 for video); empty: an embedded 440 Hz tone or colour
+	// bars.
+	File string
 }
 
 // FakeData makes a fake participant send Payload on Topic every Every.
@@ -194,6 +198,10 @@ func (a *Admin) AddFake(ctx context.Context, f Fake) (rooms.ParticipantInfo, err
 	if f.Data != nil && f.Data.Every < MinDataEvery {
 		return rooms.ParticipantInfo{}, invalid("data.every_ms", fmt.Sprintf("must be at least %d", MinDataEvery.Milliseconds()))
 	}
+	files, err := a.mediaFiles(f.Tracks)
+	if err != nil {
+		return rooms.ParticipantInfo{}, err
+	}
 	req := rooms.FakeRequest{
 		Room: f.Room, Identity: f.Identity, Name: f.Name, Metadata: f.Metadata, Attributes: f.Attributes,
 	}
@@ -213,7 +221,7 @@ func (a *Admin) AddFake(ctx context.Context, f Fake) (rooms.ParticipantInfo, err
 	}
 	// The fake's media plays until it leaves (removal, reset, room
 	// deleted) or the Admin closes.
-	stopMedia := a.startMedia(info)
+	stopMedia := a.startMedia(info, files)
 	if f.Data != nil || stopMedia != nil {
 		d := f.Data
 		a.wg.Add(1)

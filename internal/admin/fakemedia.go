@@ -2,6 +2,8 @@ package admin
 
 import (
 	_ "embed"
+	"fmt"
+	"os"
 
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 )
@@ -18,27 +20,89 @@ import (
 //go:embed assets/tone.ogg
 var toneOgg []byte
 
+// barsIVF is 2 s of VP8 (320×240, 15 fps, a keyframe every second): eight
+// colour bars and a grey square that crosses them, played in a loop on fake
+// participants' video tracks. Made once with a few lines of Python writing
+// the frames as Y4M and Debian's vpxenc:
+//
+//	vpxenc --codec=vp8 --ivf --good --cpu-used=4 --end-usage=cbr --target-bitrate=200 \
+//	  --kf-min-dist=0 --kf-max-dist=15 --lag-in-frames=0 --error-resilient=1 -o bars.ivf bars.y4m
+//
+//go:embed assets/bars.ivf
+var barsIVF []byte
+
 // Media plays server-made media on fake participants' tracks
 // (*rtc.Forwarder). Without it their tracks are announced but silent.
 type Media interface {
-	// PlayOpus plays an Ogg/Opus file in a loop as track trackSID of
-	// publisherSID until stop is called.
-	PlayOpus(publisherSID, trackSID string, ogg []byte) (stop func(), err error)
+	// PlayFile plays a media file in a loop as track trackSID of
+	// publisherSID until stop is called: Ogg/Opus (one 20 ms packet per
+	// page) for an audio track, IVF/VP8 for a video track.
+	PlayFile(publisherSID, trackSID, kind string, file []byte) (stop func(), err error)
+	// CheckFile says why file cannot be played on a track of kind, if not.
+	CheckFile(kind string, file []byte) error
 }
 
-// startMedia plays the tone on each audio track of the fake and returns
-// what stops it all, nil when nothing plays. Video tracks stay silent (no
-// VP8 source yet).
-func (a *Admin) startMedia(info rooms.ParticipantInfo) (stop func()) {
+// maxMediaFile bounds a media file given by path.
+const maxMediaFile = 32 << 20
+
+// mediaFiles reads and checks the files given by path for a fake's tracks;
+// the result holds one file per track, nil where the track plays the
+// embedded clip of its kind.
+func (a *Admin) mediaFiles(tracks []FakeTrack) ([][]byte, error) {
+	files := make([][]byte, len(tracks))
+	for i, t := range tracks {
+		if t.File == "" {
+			continue
+		}
+		field := fmt.Sprintf("tracks[%d].file", i)
+		if a.o.Media == nil {
+			return nil, invalid(field, "cannot be played: this server sends no media")
+		}
+		st, err := os.Stat(t.File)
+		switch {
+		case err != nil:
+			return nil, invalid(field, "names no readable file")
+		case !st.Mode().IsRegular():
+			return nil, invalid(field, "is not a regular file")
+		case st.Size() > maxMediaFile:
+			return nil, invalid(field, fmt.Sprintf("is larger than %d MiB", maxMediaFile>>20))
+		}
+		b, err := os.ReadFile(t.File)
+		if err != nil {
+			return nil, invalid(field, "names no readable file")
+		}
+		if err := a.o.Media.CheckFile(t.Kind, b); err != nil {
+			want := "an Ogg/Opus file with one 20 ms packet per page"
+			if t.Kind == rooms.KindVideo {
+				want = "an IVF file of VP8 frames starting with a keyframe"
+			}
+			return nil, invalid(field, fmt.Sprintf("must be %s (%v)", want, err))
+		}
+		files[i] = b
+	}
+	return files, nil
+}
+
+// startMedia plays each track's file (files[i] for info.Tracks[i]; the
+// embedded tone or colour bars where nil) and returns what stops it all,
+// nil when nothing plays.
+func (a *Admin) startMedia(info rooms.ParticipantInfo, files [][]byte) (stop func()) {
 	if a.o.Media == nil {
 		return nil
 	}
 	var stops []func()
-	for _, t := range info.Tracks {
-		if t.Kind != rooms.KindAudio {
-			continue
+	for i, t := range info.Tracks {
+		var file []byte
+		if i < len(files) {
+			file = files[i]
 		}
-		s, err := a.o.Media.PlayOpus(info.Sid, t.Sid, toneOgg)
+		if file == nil {
+			file = toneOgg
+			if t.Kind == rooms.KindVideo {
+				file = barsIVF
+			}
+		}
+		s, err := a.o.Media.PlayFile(info.Sid, t.Sid, t.Kind, file)
 		if err != nil {
 			a.o.Logger.Warn("fake participant: no media", "identity", info.Identity, "track", t.Sid, "err", err)
 			continue

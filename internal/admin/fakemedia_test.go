@@ -3,6 +3,9 @@ package admin_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,11 +18,12 @@ import (
 )
 
 // recordingMedia stands in for the Forwarder: it checks that what it is
-// given plays (the embedded tone parses) and reports plays and stops.
+// given plays (the embedded tone and bars parse) and reports plays and stops.
 type recordingMedia struct {
 	t      *testing.T
 	fail   bool
 	played chan [2]string // publisher sid, track sid
+	files  chan []byte    // what each play was given, in order
 	stops  chan string    // track sid
 
 	mu      sync.Mutex
@@ -27,18 +31,24 @@ type recordingMedia struct {
 }
 
 func newRecordingMedia(t *testing.T, fail bool) *recordingMedia {
-	return &recordingMedia{t: t, fail: fail, played: make(chan [2]string, 8), stops: make(chan string, 8),
-		stopped: map[string]int{}}
+	return &recordingMedia{t: t, fail: fail, played: make(chan [2]string, 8), files: make(chan []byte, 8),
+		stops: make(chan string, 8), stopped: map[string]int{}}
 }
 
-func (r *recordingMedia) PlayOpus(pub, track string, ogg []byte) (func(), error) {
+func (r *recordingMedia) CheckFile(kind string, file []byte) error {
+	_, err := rtc.ParseClip(kind, file)
+	return err
+}
+
+func (r *recordingMedia) PlayFile(pub, track, kind string, file []byte) (func(), error) {
 	if r.fail {
 		return nil, errors.New("no media today")
 	}
-	if _, err := rtc.ParseOpusClip(ogg); err != nil {
-		r.t.Errorf("the embedded tone does not play: %v", err)
+	if _, err := rtc.ParseClip(kind, file); err != nil {
+		r.t.Errorf("what a %s track was given does not play: %v", kind, err)
 	}
 	r.played <- [2]string{pub, track}
+	r.files <- file
 	return func() {
 		r.mu.Lock()
 		r.stopped[track]++
@@ -97,18 +107,15 @@ func TestFakeAudioPlaysUntilTheFakeIsGone(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			audio := info.Tracks[1]
-			if audio.Kind != rooms.KindAudio || audio.Source != rooms.SourceMicrophone {
+			video, audio := info.Tracks[0], info.Tracks[1]
+			if audio.Kind != rooms.KindAudio || audio.Source != rooms.SourceMicrophone || video.Source != rooms.SourceCamera {
 				t.Fatalf("tracks %+v", info.Tracks)
 			}
-			// Only the audio track plays, as a track of the fake.
-			if got := wait(t, media.played, "PlayOpus"); got != [2]string{info.Sid, audio.Sid} {
-				t.Fatalf("PlayOpus(%v), want (%s, %s)", got, info.Sid, audio.Sid)
-			}
-			select {
-			case got := <-media.played:
-				t.Fatalf("a second track plays: %v", got)
-			default:
+			// Both tracks play (colour bars, the tone), as tracks of the fake.
+			for _, tr := range []rooms.TrackInfo{video, audio} {
+				if got := wait(t, media.played, "PlayFile"); got != [2]string{info.Sid, tr.Sid} {
+					t.Fatalf("PlayFile(%v), want (%s, %s)", got, info.Sid, tr.Sid)
+				}
 			}
 			select {
 			case tr := <-media.stops:
@@ -116,8 +123,9 @@ func TestFakeAudioPlaysUntilTheFakeIsGone(t *testing.T) {
 			default:
 			}
 			tc.end(t, a, reg)
-			if got := wait(t, media.stops, "stop"); got != audio.Sid {
-				t.Fatalf("stopped %s, want %s", got, audio.Sid)
+			stopped := map[string]bool{wait(t, media.stops, "stop"): true, wait(t, media.stops, "stop"): true}
+			if !stopped[audio.Sid] || !stopped[video.Sid] {
+				t.Fatalf("stopped %v, want %s and %s", stopped, video.Sid, audio.Sid)
 			}
 		})
 	}
@@ -150,5 +158,66 @@ func wait[T any](t *testing.T, ch <-chan T, what string) T {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("no %s", what)
 		panic("unreachable")
+	}
+}
+
+func TestFakeTrackFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bars, err := os.ReadFile("assets/bars.ivf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tone, err := os.ReadFile("assets/tone.ogg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, ogg := write("clip.ivf", bars), write("tone.ogg", tone)
+	cases := []struct {
+		name   string
+		tracks []admin.FakeTrack
+		rule   string // "" when accepted
+	}{
+		{"video and audio files", []admin.FakeTrack{{Kind: rooms.KindVideo, File: good}, {Kind: rooms.KindAudio, File: ogg}}, ""},
+		{"missing", []admin.FakeTrack{{Kind: rooms.KindAudio}, {Kind: rooms.KindVideo, File: filepath.Join(dir, "nope.ivf")}}, "tracks[1].file names no readable file"},
+		{"directory", []admin.FakeTrack{{Kind: rooms.KindVideo, File: dir}}, "tracks[0].file is not a regular file"},
+		{"audio file on a video track", []admin.FakeTrack{{Kind: rooms.KindVideo, File: ogg}}, "tracks[0].file must be an IVF file of VP8 frames"},
+		{"video file on an audio track", []admin.FakeTrack{{Kind: rooms.KindAudio, File: good}}, "tracks[0].file must be an Ogg/Opus file"},
+		{"not media", []admin.FakeTrack{{Kind: rooms.KindVideo, File: write("notes.txt", []byte("hello"))}}, "tracks[0].file must be an IVF file"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := rooms.NewRegistry(rooms.Options{IDs: ids.New(nil), EmptyTimeout: time.Minute, DepartureTimeout: time.Minute})
+			defer reg.Close()
+			media := newRecordingMedia(t, false)
+			a := admin.New(admin.Options{Registry: reg, Journal: journal.New(journal.Options{}), Media: media})
+			defer a.Close()
+			info, err := a.AddFake(context.Background(), admin.Fake{Room: "r", Identity: "bot", Tracks: tc.tracks})
+			if tc.rule != "" {
+				var ve *admin.ValidationError
+				if !errors.As(err, &ve) || !strings.HasPrefix(ve.Error(), tc.rule) {
+					t.Fatalf("AddFake: %v, want a validation error starting %q", err, tc.rule)
+				}
+				if _, ok := reg.Get("r"); ok {
+					t.Error("a refused fake still joined")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, want := range [][]byte{bars, tone} {
+				wait(t, media.played, "PlayFile")
+				if got := wait(t, media.files, "file"); string(got) != string(want) {
+					t.Errorf("track %d (%s) played %d bytes, not its file", i, info.Tracks[i].Kind, len(got))
+				}
+			}
+		})
 	}
 }

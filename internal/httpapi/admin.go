@@ -32,6 +32,7 @@ const (
 	defaultEventsLimit = 1000
 	maxEventsLimit     = 100_000
 	maxFakeTracks      = 16
+	maxFakeFilePath    = 4096
 	maxJournalFieldLen = 256
 	streamBatch        = 256
 	codeFaultInjected  = "fault_injected"
@@ -439,6 +440,12 @@ func (a *api) fakeOf(c *gin.Context) (admin.Fake, error) {
 		}
 		if tr.Source != "" && !slices.Contains(rooms.Sources(), tr.Source) {
 			return fk, bad(at+"source", "must be one of "+strings.Join(rooms.Sources(), ", "))
+		}
+		if tr.File, _, err = t.str("file"); err != nil {
+			return fk, prefixed(at, err)
+		}
+		if len(tr.File) > maxFakeFilePath || strings.ContainsRune(tr.File, 0) {
+			return fk, bad(at+"file", fmt.Sprintf("must be a path of at most %d bytes", maxFakeFilePath))
 		}
 		fk.Tracks = append(fk.Tracks, tr)
 	}

@@ -25,7 +25,10 @@ type Source struct {
 	// writeRTCP reaches the publisher (its PeerConnection); nil for sources
 	// with nobody behind them.
 	writeRTCP func([]rtcp.Packet) error
-	now       func() time.Time
+	// keyframe, when set, is asked for a keyframe instead (server-made
+	// video: see Synth).
+	keyframe func()
+	now      func() time.Time
 
 	mu      sync.RWMutex
 	downs   []*downTrack // copy on write: the packet path only reads it
@@ -141,18 +144,22 @@ func (s *Source) whenEnded(fn func()) {
 // requestKeyframe asks the publisher for a keyframe of the forwarded layer,
 // at most once per keyframeInterval.
 func (s *Source) requestKeyframe() {
-	if s.kind != webrtc.RTPCodecTypeVideo || s.writeRTCP == nil {
+	if s.kind != webrtc.RTPCodecTypeVideo || (s.writeRTCP == nil && s.keyframe == nil) {
 		return
 	}
 	s.mu.Lock()
 	ssrc := s.ssrc
 	now := s.now()
-	if ssrc == 0 || s.ended || now.Sub(s.lastPLI) < keyframeInterval {
+	if (ssrc == 0 && s.keyframe == nil) || s.ended || now.Sub(s.lastPLI) < keyframeInterval {
 		s.mu.Unlock()
 		return
 	}
 	s.lastPLI = now
 	s.mu.Unlock()
+	if s.keyframe != nil {
+		s.keyframe()
+		return
+	}
 	_ = s.writeRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 }
 

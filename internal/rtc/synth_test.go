@@ -3,6 +3,7 @@ package rtc
 import (
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -48,8 +49,8 @@ func TestParseOpusClip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.Packets() != tc.packets {
-				t.Errorf("Packets() = %d, want %d", c.Packets(), tc.packets)
+			if c.Frames() != tc.packets {
+				t.Errorf("Frames() = %d, want %d", c.Frames(), tc.packets)
 			}
 		})
 	}
@@ -116,7 +117,7 @@ func TestSynthPacesTheClip(t *testing.T) {
 			t.Fatalf("%d packets in one second, want 50", len(got))
 		}
 		for i, p := range got {
-			if string(p.Payload) != string(clip.packets[i]) || len(p.Payload) == 0 {
+			if string(p.Payload) != string(clip.frames[i].payloads[0]) || len(p.Payload) == 0 {
 				t.Fatalf("packet %d: payload is not the clip's packet %d", i, i)
 			}
 			if i == 0 {
@@ -154,10 +155,10 @@ func TestSynthLoops(t *testing.T) {
 		var got [][]byte
 		tap := func(p *rtp.Packet) { got = append(got, p.Payload) }
 		s.Source().tap.Store(&tap)
-		time.Sleep(time.Duration(clip.Packets()+2)*synthFrame + time.Millisecond)
+		time.Sleep(time.Duration(clip.Frames()+2)*synthFrame + time.Millisecond)
 		synctest.Wait()
-		n := clip.Packets()
-		if len(got) != n+2 || string(got[n]) != string(clip.packets[0]) || string(got[n+1]) != string(clip.packets[1]) {
+		n := clip.Frames()
+		if len(got) != n+2 || string(got[n]) != string(clip.frames[0].payloads[0]) || string(got[n+1]) != string(clip.frames[1].payloads[0]) {
 			t.Fatalf("%d packets; the clip of %d did not start again", len(got), n)
 		}
 	})
@@ -168,13 +169,14 @@ func TestSynthLoops(t *testing.T) {
 func TestPlayOpusReachesASubscriber(t *testing.T) {
 	eng := newEngine(t)
 	f := eng.Forwarder()
-	if _, err := f.PlayOpus("PA_fake", "TR_bad", []byte("nope")); err == nil {
-		t.Fatal("PlayOpus accepted a file that is not Ogg/Opus")
+	if _, err := ParseClip("audio", []byte("nope")); err == nil {
+		t.Fatal("ParseClip accepted a file that is not Ogg/Opus")
 	}
-	stop, err := f.PlayOpus("PA_fake", "TR_tone", toneOgg(t))
+	clip, err := ParseClip("audio", toneOgg(t))
 	if err != nil {
 		t.Fatal(err)
 	}
+	stop := f.Play("PA_fake", "TR_tone", clip)
 	defer stop()
 	sub := subscribe(t, eng, "PA_sub")
 	sub.sub.Want("PA_fake", "TR_tone")
@@ -193,5 +195,164 @@ func TestPlayOpusReachesASubscriber(t *testing.T) {
 	sub.waitEvent(t, "unsubscribed PA_fake TR_tone")
 	if p, fw := f.Counts(); p != 0 || fw != 0 {
 		t.Errorf("Counts() = %d published, %d forwarding after stop; want 0, 0", p, fw)
+	}
+}
+
+// testdata/bars.ivf is internal/admin/assets/bars.ivf: 2 s of VP8 at 15 fps,
+// 320×240, a keyframe every second.
+func barsIVF(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/bars.ivf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestParseVP8Clip(t *testing.T) {
+	bars := barsIVF(t)
+	patched := func(at int, b ...byte) []byte {
+		out := append([]byte(nil), bars...)
+		copy(out[at:], b)
+		return out
+	}
+	const firstFrame = 32 + 12 // IVF header, then the first frame's header
+	cases := []struct {
+		name   string
+		in     []byte
+		frames int
+		err    string
+	}{
+		{name: "bars", in: bars, frames: 30},
+		{name: "empty", in: nil, err: "vp8 clip"},
+		{name: "not ivf", in: []byte(strings.Repeat("not an ivf file ", 4)), err: "not an IVF file"},
+		{name: "VP9", in: patched(8, 'V', 'P', '9', '0'), err: `codec "VP90"`},
+		{name: "no timebase", in: patched(16, 0, 0, 0, 0), err: "no timebase"},
+		{name: "starts with an interframe", in: patched(firstFrame, bars[firstFrame]|1), err: "not a keyframe"},
+		{name: "header only", in: bars[:32], err: "no frames"},
+		{name: "cut in a frame", in: bars[:len(bars)-10], err: "vp8 clip frame 29"},
+		{name: "frame larger than the file", in: patched(32, 0xff, 0xff, 0xff, 0x7f), err: "vp8 clip frame 0"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := ParseClip("video", tc.in)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("ParseClip: err %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Frames() != tc.frames {
+				t.Fatalf("Frames() = %d, want %d", c.Frames(), tc.frames)
+			}
+			for i, f := range c.frames {
+				if f.ticks != 6000 || len(f.payloads) == 0 {
+					t.Fatalf("frame %d: %d ticks, %d payloads; want 6000 ticks (1/15 s at 90 kHz)", i, f.ticks, len(f.payloads))
+				}
+			}
+		})
+	}
+	if _, err := ParseClip("data", bars); err == nil {
+		t.Error("ParseClip made a clip for a data track")
+	}
+}
+
+// isVP8Keyframe reports whether an RTP payload (pion's VP8 payload
+// descriptor, one byte) starts a keyframe.
+func isVP8Keyframe(p []byte) bool { return len(p) > 1 && p[0]&0x10 != 0 && p[1]&1 == 0 }
+
+// One second of a VP8 Synth is 15 frames 6000 ticks apart, each split into
+// packets that share its timestamp, the last one marked; a keyframe request
+// starts the clip again from its first frame.
+func TestSynthPlaysVP8AndRestartsOnKeyframeRequests(t *testing.T) {
+	clip, err := ParseVP8Clip(barsIVF(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		s := NewSynth(clip, "TR_cam")
+		defer s.Close()
+		var (
+			mu  sync.Mutex
+			got []rtp.Packet
+		)
+		tap := func(p *rtp.Packet) {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, *p)
+		}
+		s.Source().tap.Store(&tap)
+		time.Sleep(time.Second + time.Millisecond)
+		synctest.Wait()
+		mu.Lock()
+		frames, packet := 0, 0
+		for i, p := range got {
+			if i > 0 && p.SequenceNumber != got[i-1].SequenceNumber+1 {
+				t.Fatalf("packet %d: seq %d after %d", i, p.SequenceNumber, got[i-1].SequenceNumber)
+			}
+			if string(p.Payload) != string(clip.frames[frames].payloads[packet]) {
+				t.Fatalf("packet %d is not payload %d of frame %d", i, packet, frames)
+			}
+			last := packet == len(clip.frames[frames].payloads)-1
+			if p.Marker != last {
+				t.Fatalf("packet %d: marker %v, want it on the last packet of a frame only", i, p.Marker)
+			}
+			if packet > 0 && p.Timestamp != got[i-1].Timestamp {
+				t.Fatalf("packet %d: timestamp changed inside a frame", i)
+			}
+			if packet == 0 && i > 0 && p.Timestamp != got[i-1].Timestamp+6000 {
+				t.Fatalf("frame %d: timestamp %d after %d", frames, p.Timestamp, got[i-1].Timestamp)
+			}
+			packet++
+			if last {
+				frames, packet = frames+1, 0
+			}
+		}
+		if frames != 15 || !isVP8Keyframe(got[0].Payload) {
+			t.Fatalf("%d frames in one second, want 15 starting with a keyframe", frames)
+		}
+
+		got = nil
+		mu.Unlock()
+		s.Source().requestKeyframe()
+		time.Sleep(70 * time.Millisecond)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(got) == 0 || string(got[0].Payload) != string(clip.frames[0].payloads[0]) {
+			t.Fatal("the frame after a keyframe request is not the clip's first (a keyframe)")
+		}
+	})
+}
+
+// A subscriber over a real PeerConnection receives the clip as a VP8 track
+// of the fake participant, from a keyframe.
+func TestPlayVP8ReachesASubscriber(t *testing.T) {
+	eng := newEngine(t)
+	f := eng.Forwarder()
+	clip, err := ParseClip("video", barsIVF(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := f.Play("PA_fake", "TR_cam", clip)
+	defer stop()
+	sub := subscribe(t, eng, "PA_sub")
+	sub.sub.Want("PA_fake", "TR_cam")
+	sub.waitEvent(t, "subscribed PA_fake TR_cam")
+	sub.renegotiate(t)
+	tr := waitFor(t, sub.got, "track on the subscriber")
+	if tr.StreamID() != "PA_fake|TR_cam" || tr.Codec().MimeType != webrtc.MimeTypeVP8 {
+		t.Fatalf("subscriber got stream %q codec %s", tr.StreamID(), tr.Codec().MimeType)
+	}
+	for i := 0; ; i++ {
+		if isVP8Keyframe([]byte(waitFor(t, sub.payloads, "a VP8 packet"))) {
+			break
+		}
+		if i == 200 {
+			t.Fatal("no keyframe in the first 200 packets")
+		}
 	}
 }
