@@ -205,6 +205,9 @@ func (a *Admin) AddFake(ctx context.Context, f Fake) (rooms.ParticipantInfo, err
 	req := rooms.FakeRequest{
 		Room: f.Room, Identity: f.Identity, Name: f.Name, Metadata: f.Metadata, Attributes: f.Attributes,
 	}
+	if a.o.Media != nil { // a muted track stops sending, as a client's would
+		req.OnMuted = a.o.Media.SetMuted
+	}
 	for _, t := range f.Tracks {
 		src := t.Source
 		if src == "" {

@@ -40,6 +40,8 @@ type Media interface {
 	PlayFile(publisherSID, trackSID, kind string, file []byte) (stop func(), err error)
 	// CheckFile says why file cannot be played on a track of kind, if not.
 	CheckFile(kind string, file []byte) error
+	// SetMuted stops (or resumes) sending a track to its subscribers.
+	SetMuted(trackSID string, muted bool)
 }
 
 // maxMediaFile bounds a media file given by path.

@@ -25,6 +25,7 @@ type recordingMedia struct {
 	played chan [2]string // publisher sid, track sid
 	files  chan []byte    // what each play was given, in order
 	stops  chan string    // track sid
+	mutes  chan string    // "sid muted" / "sid unmuted"
 
 	mu      sync.Mutex
 	stopped map[string]int
@@ -32,7 +33,11 @@ type recordingMedia struct {
 
 func newRecordingMedia(t *testing.T, fail bool) *recordingMedia {
 	return &recordingMedia{t: t, fail: fail, played: make(chan [2]string, 8), files: make(chan []byte, 8),
-		stops: make(chan string, 8), stopped: map[string]int{}}
+		stops: make(chan string, 8), mutes: make(chan string, 8), stopped: map[string]int{}}
+}
+
+func (r *recordingMedia) SetMuted(track string, muted bool) {
+	r.mutes <- track + map[bool]string{true: " muted", false: " unmuted"}[muted]
 }
 
 func (r *recordingMedia) CheckFile(kind string, file []byte) error {
@@ -219,5 +224,28 @@ func TestFakeTrackFiles(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestMutingAFakesTrackStopsItsMedia(t *testing.T) {
+	reg := rooms.NewRegistry(rooms.Options{IDs: ids.New(nil), EmptyTimeout: time.Minute, DepartureTimeout: time.Minute})
+	defer reg.Close()
+	media := newRecordingMedia(t, false)
+	a := admin.New(admin.Options{Registry: reg, Journal: journal.New(journal.Options{}), Media: media})
+	defer a.Close()
+	info, err := a.AddFake(context.Background(), admin.Fake{Room: "r", Identity: "bot",
+		Tracks: []admin.FakeTrack{{Kind: rooms.KindAudio}, {Kind: rooms.KindVideo}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	video := info.Tracks[1].Sid
+	for _, muted := range []bool{true, false} {
+		if _, err := reg.MuteTrack(context.Background(), "r", "bot", video, muted); err != nil {
+			t.Fatal(err)
+		}
+		want := video + map[bool]string{true: " muted", false: " unmuted"}[muted]
+		if got := wait(t, media.mutes, "SetMuted"); got != want {
+			t.Fatalf("SetMuted: %s, want %s", got, want)
+		}
 	}
 }

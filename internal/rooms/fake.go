@@ -17,22 +17,34 @@ type FakeRequest struct {
 	Metadata   string
 	Attributes map[string]string
 	Tracks     []TrackRequest
+	// OnMuted, when set, hears of each of the fake's tracks being muted or
+	// unmuted (RoomService, /__admin), on the room's goroutine: it must
+	// not block or call into the registry.
+	OnMuted func(trackSid string, muted bool)
 }
 
 // FakeSink is the sink of a fake participant: it accepts every event and
 // tells, through Done, when the room has removed the participant.
 type FakeSink struct {
-	done   chan struct{}
-	once   sync.Once
-	mu     sync.Mutex
-	reason Reason
+	identity string
+	onMuted  func(trackSid string, muted bool)
+	done     chan struct{}
+	once     sync.Once
+	mu       sync.Mutex
+	reason   Reason
 }
 
 // NewFakeSink returns an open FakeSink.
 func NewFakeSink() *FakeSink { return &FakeSink{done: make(chan struct{})} }
 
-// Send accepts the event; a fake has nobody to show it to.
-func (s *FakeSink) Send(Event) bool { return true }
+// Send accepts the event; a fake has nobody to show it to, but the mutes of
+// its own tracks go to OnMuted.
+func (s *FakeSink) Send(ev Event) bool {
+	if s.onMuted != nil && ev.Kind == EventTrackMuted && ev.Participant.Identity == s.identity {
+		s.onMuted(ev.Track.Sid, ev.Track.Muted)
+	}
+	return true
+}
 
 // Close records why the room removed the participant and closes Done.
 func (s *FakeSink) Close(reason Reason) {
@@ -60,6 +72,7 @@ func (s *FakeSink) Reason() Reason {
 // A member with the same identity is replaced, as with any join.
 func (r *Registry) JoinFake(ctx context.Context, req FakeRequest) (*Member, *FakeSink, ParticipantInfo, error) {
 	sink := NewFakeSink()
+	sink.identity, sink.onMuted = req.Identity, req.OnMuted
 	m, err := r.Join(ctx, JoinRequest{
 		Room:       req.Room,
 		Identity:   req.Identity,
