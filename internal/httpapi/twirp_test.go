@@ -283,6 +283,29 @@ func TestTwirpMethods(t *testing.T) {
 	if ev := alice.last(); ev.Kind != rooms.EventDataReceived || string(ev.Data.Payload) != "hi" || ev.Data.Topic != "news" || ev.Data.FromIdentity != "" || !ev.Data.Reliable {
 		t.Errorf("alice saw %v %+v", ev.Kind, ev.Data)
 	}
+	// A retry with the same nonce is accepted and dropped, as LiveKit does.
+	nonce := []byte("0123456789abcdef")
+	countData := func() int {
+		alice.mu.Lock()
+		defer alice.mu.Unlock()
+		n := 0
+		for _, ev := range alice.events {
+			if ev.Kind == rooms.EventDataReceived {
+				n++
+			}
+		}
+		return n
+	}
+	before := countData()
+	for range 2 {
+		e.call(t, "SendData", adm, &livekit.SendDataRequest{Room: "r", Data: []byte("once"), DestinationIdentities: []string{"alice"}, Nonce: nonce}).ok(t, nil)
+	}
+	if got := countData() - before; got != 1 {
+		t.Errorf("two SendData calls with one nonce delivered %d packets, want 1", got)
+	}
+	if ev := alice.last(); string(ev.Data.Nonce) != string(nonce) {
+		t.Errorf("nonce %q did not reach the room's packet", ev.Data.Nonce)
+	}
 
 	e.call(t, "UpdateRoomMetadata", adm, &livekit.UpdateRoomMetadataRequest{Room: "r", Metadata: "m2"}).ok(t, &room)
 	if room.Metadata != "m2" {

@@ -236,6 +236,9 @@ func (r *Registry) SendData(ctx context.Context, room string, pkt DataPacket, de
 		if len(pkt.Destinations) == 0 && len(destinationSids) > 0 {
 			return // every destination is unknown: deliver to nobody
 		}
+		if st.duplicate(pkt.Nonce) {
+			return
+		}
 		ev := st.event(EventDataReceived)
 		ev.Data = &pkt
 		st.observe(ev)

@@ -187,6 +187,11 @@ type DataPacket struct {
 	// "stream_chunk", ...); "" means user data. Packets of other kinds reach
 	// only LiveKit-dialect members: the others cannot read them.
 	Kind string
+	// Nonce, 16 bytes (a UUID) or none, marks a user packet as one message:
+	// a nonce the room saw among its last NonceMemory packets makes the
+	// packet a duplicate, dropped without an error (LiveKit's retry-safe
+	// SendData).
+	Nonce []byte
 	// Raw is the packet as a LiveKit client sent it (sender stamped), for
 	// relaying to LiveKit clients unchanged; nil for data from JSON or fake
 	// participants, which LiveKit clients get re-encoded from the fields above.

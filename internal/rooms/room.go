@@ -71,6 +71,37 @@ type roomState struct {
 	// The timer of the earliest held announcement (see member.holding).
 	holdTimer *time.Timer
 	holdC     <-chan time.Time
+	// The nonces of the last NonceMemory data packets (DataPacket.Nonce).
+	nonces    map[[nonceSize]byte]bool
+	nonceRing [][nonceSize]byte
+}
+
+// NonceMemory is how many data packet nonces a room remembers, as LiveKit.
+const NonceMemory = 100
+
+const nonceSize = 16
+
+// duplicate reports whether nonce was seen among the room's last
+// NonceMemory nonces, and remembers it. Packets without a 16-byte nonce are
+// never duplicates.
+func (st *roomState) duplicate(nonce []byte) bool {
+	if len(nonce) != nonceSize {
+		return false
+	}
+	n := [nonceSize]byte(nonce)
+	if st.nonces[n] {
+		return true
+	}
+	if st.nonces == nil {
+		st.nonces = make(map[[nonceSize]byte]bool, NonceMemory)
+	}
+	if len(st.nonceRing) == NonceMemory {
+		delete(st.nonces, st.nonceRing[0])
+		st.nonceRing = append(st.nonceRing[:0], st.nonceRing[1:]...)
+	}
+	st.nonces[n] = true
+	st.nonceRing = append(st.nonceRing, n)
+	return false
 }
 
 type member struct {
@@ -636,6 +667,9 @@ func (h *Member) SendData(ctx context.Context, pkt DataPacket) error {
 		pkt.FromIdentity = m.info.Identity
 		pkt.FromSid = m.info.Sid
 		pkt.Destinations = slices.Clone(pkt.Destinations)
+		if st.duplicate(pkt.Nonce) {
+			return nil
+		}
 		st.release(m) // data from a participant the others do not know yet
 		ev := st.event(EventDataReceived)
 		ev.Participant = m.info.clone()

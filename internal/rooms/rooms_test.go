@@ -409,3 +409,46 @@ func TestChurn(t *testing.T) {
 		t.Errorf("rooms left over: %d (%v)", n, reg.List())
 	}
 }
+
+func TestDataNoncesDropDuplicates(t *testing.T) {
+	ctx := context.Background()
+	reg, _ := newRegistry(t, rooms.Options{})
+	alice, bob := &sink{}, &sink{}
+	ma := join(t, reg, "r", "alice", alice)
+	join(t, reg, "r", "bob", bob)
+	received := func() int {
+		n := 0
+		for _, k := range bob.kinds() {
+			if k == "data_received" {
+				n++
+			}
+		}
+		return n
+	}
+	nonce := func(i int) []byte { return []byte(fmt.Sprintf("nonce-%010d", i)) }
+	send := func(n []byte) {
+		t.Helper()
+		if err := ma.SendData(ctx, rooms.DataPacket{Payload: []byte("x"), Nonce: n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(nonce(0))
+	send(nonce(0))                                                                                               // a client's retry
+	if err := reg.SendData(ctx, "r", rooms.DataPacket{Payload: []byte("x"), Nonce: nonce(0)}, nil); err != nil { // the server's
+		t.Fatal(err)
+	}
+	send(nil)
+	send(nil)
+	send([]byte("short"))
+	send([]byte("short"))
+	if got := received(); got != 5 {
+		t.Fatalf("bob got %d packets, want 5: one per nonce, and every packet without a 16-byte one", got)
+	}
+	for i := 1; i <= rooms.NonceMemory; i++ {
+		send(nonce(i))
+	}
+	send(nonce(0)) // forgotten after NonceMemory newer ones
+	if got := received(); got != 5+rooms.NonceMemory+1 {
+		t.Errorf("bob got %d packets, want %d", got, 5+rooms.NonceMemory+1)
+	}
+}

@@ -377,7 +377,7 @@ func (s *Service) SendData(ctx context.Context, c *auth.Claims, req SendData) er
 	if len(sids) > maxDestinations {
 		sids = sids[:maxDestinations]
 	}
-	pkt := rooms.DataPacket{Payload: req.Data, Topic: req.Topic, Destinations: ids, Reliable: req.Reliable}
+	pkt := rooms.DataPacket{Payload: req.Data, Topic: req.Topic, Destinations: ids, Reliable: req.Reliable, Nonce: req.Nonce}
 	return roomError(s.reg.SendData(ctx, req.Room, pkt, sids))
 }
 

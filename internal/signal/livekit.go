@@ -466,6 +466,7 @@ func (h *lkHandler) onData(label string, payload []byte) {
 		Destinations: info.DestinationIdentities,
 		Reliable:     label == rtc.LabelReliable,
 		Kind:         info.Kind,
+		Nonce:        info.Nonce,
 		Raw:          raw,
 	}
 	if err := m.SendData(h.ctx(), pkt); err != nil && !errors.Is(err, rooms.ErrNotJoined) {
@@ -606,6 +607,7 @@ func (e lkEncoder) deliver(d *rooms.DataPacket) {
 			Topic:                 d.Topic,
 			DestinationIdentities: d.Destinations,
 			Reliable:              d.Reliable,
+			Nonce:                 d.Nonce,
 		})
 		if err != nil {
 			return

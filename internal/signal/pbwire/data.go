@@ -23,10 +23,11 @@ type DataPacket struct {
 	ParticipantSID        string
 	DestinationIdentities []string
 	Sequence              uint32
-	// Payload and Topic are set for Kind "user".
+	// Payload, Topic and Nonce are set for Kind "user".
 	Payload  []byte
 	Topic    string
 	HasTopic bool
+	Nonce    []byte
 }
 
 // DecodeDataPacket reads a livekit.DataPacket from a data channel message.
@@ -54,6 +55,7 @@ func dataPacketInfo(dp *livekit.DataPacket) DataPacket {
 		out.Payload = u.GetPayload()
 		out.Topic = u.GetTopic()
 		out.HasTopic = u.Topic != nil
+		out.Nonce = u.GetNonce()
 		if len(out.DestinationIdentities) == 0 {
 			// Older clients put destinations only in the user packet.
 			out.DestinationIdentities = u.GetDestinationIdentities()
@@ -96,6 +98,7 @@ type UserPacket struct {
 	Topic                 string // "" sends no topic
 	DestinationIdentities []string
 	Reliable              bool
+	Nonce                 []byte // 16 bytes or none
 }
 
 // EncodeUserPacket builds the DataPacket a LiveKit client receives for a user
@@ -110,6 +113,7 @@ func EncodeUserPacket(u UserPacket) ([]byte, error) {
 		ParticipantIdentity:   u.SenderIdentity,
 		Payload:               u.Payload,
 		DestinationIdentities: u.DestinationIdentities,
+		Nonce:                 u.Nonce,
 	}
 	if u.Topic != "" {
 		topic := u.Topic

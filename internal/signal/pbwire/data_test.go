@@ -17,6 +17,7 @@ func TestUserPacketRoundTrip(t *testing.T) {
 	}{
 		{"reliable with topic and destinations", UserPacket{SenderSID: "PA_1", SenderIdentity: "json-user", Payload: []byte("hi"), Topic: "chat", DestinationIdentities: []string{"bob"}, Reliable: true}},
 		{"lossy without topic", UserPacket{SenderSID: "PA_1", SenderIdentity: "json-user", Payload: []byte{0, 1, 2}}},
+		{"with a nonce (RoomService SendData)", UserPacket{Payload: []byte("x"), Reliable: true, Nonce: []byte("0123456789abcdef")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := EncodeUserPacket(tc.in)
@@ -29,7 +30,7 @@ func TestUserPacketRoundTrip(t *testing.T) {
 			}
 			if got.Kind != "user" || !bytes.Equal(got.Payload, tc.in.Payload) || got.Topic != tc.in.Topic || got.HasTopic != (tc.in.Topic != "") ||
 				got.ParticipantIdentity != tc.in.SenderIdentity || got.ParticipantSID != tc.in.SenderSID || got.Reliable != tc.in.Reliable ||
-				len(got.DestinationIdentities) != len(tc.in.DestinationIdentities) {
+				len(got.DestinationIdentities) != len(tc.in.DestinationIdentities) || !bytes.Equal(got.Nonce, tc.in.Nonce) {
 				t.Errorf("got %+v from %+v", got, tc.in)
 			}
 			// What livekit-client reads: the user packet's own identity too.
