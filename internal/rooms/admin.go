@@ -161,6 +161,15 @@ func (r *Registry) UpdateParticipant(ctx context.Context, room, identity string,
 		if perm != nil {
 			m.info.Permission = *perm
 			m.info.Permission.CanPublishSources = slices.Clone(perm.CanPublishSources)
+			// As LiveKit: tracks the new permission does not allow are
+			// unpublished, each announced before the participant's update.
+			for _, t := range slices.Clone(m.info.Tracks) {
+				if m.info.Permission.canPublishSource(t.Source) {
+					continue
+				}
+				m.info.Tracks = slices.DeleteFunc(m.info.Tracks, func(x TrackInfo) bool { return x.Sid == t.Sid })
+				st.changedBy(m, EventTrackUnpublished, t, ReasonAdmin)
+			}
 		}
 		st.changedBy(m, EventParticipantUpdated, TrackInfo{}, ReasonAdmin)
 		p = m.info.clone()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -281,5 +282,46 @@ func TestServerSendData(t *testing.T) {
 	}
 	if err := reg.SendData(ctx, "nowhere", rooms.DataPacket{}, nil); !errors.Is(err, rooms.ErrRoomNotFound) {
 		t.Errorf("SendData(nowhere) = %v", err)
+	}
+}
+
+func TestRevokedPublishingUnpublishesTracks(t *testing.T) {
+	ctx := context.Background()
+	reg, _ := newRegistry(t, rooms.Options{})
+	alice := &sink{}
+	join(t, reg, "r", "alice", alice)
+	bob := join(t, reg, "r", "bob", &sink{})
+	mic, err := bob.PublishTrack(ctx, rooms.TrackRequest{Kind: rooms.KindAudio, Source: rooms.SourceMicrophone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cam, err := bob.PublishTrack(ctx, rooms.TrackRequest{Kind: rooms.KindVideo, Source: rooms.SourceCamera})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(alice.kinds())
+	camOnly := rooms.AllPermissions()
+	camOnly.CanPublishSources = []string{rooms.SourceCamera}
+	p, err := reg.UpdateParticipant(ctx, "r", "bob", rooms.Update{}, &camOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Tracks) != 1 || p.Tracks[0].Sid != cam.Sid {
+		t.Fatalf("bob's tracks after allowing the camera only: %+v", p.Tracks)
+	}
+	got := alice.kinds()[n:]
+	if strings.Join(got, ",") != "track_unpublished:admin,participant_updated:admin" {
+		t.Fatalf("alice got %v", got)
+	}
+	if ev := alice.events[n]; ev.Track.Sid != mic.Sid || len(ev.Participant.Tracks) != 1 {
+		t.Errorf("track_unpublished is about %s with %d tracks left, want %s and 1", ev.Track.Sid, len(ev.Participant.Tracks), mic.Sid)
+	}
+	none := rooms.AllPermissions()
+	none.CanPublish = false
+	if p, err = reg.UpdateParticipant(ctx, "r", "bob", rooms.Update{}, &none); err != nil || len(p.Tracks) != 0 {
+		t.Fatalf("after revoking canPublish: %+v, %v", p.Tracks, err)
+	}
+	if _, err := bob.PublishTrack(ctx, rooms.TrackRequest{Kind: rooms.KindAudio}); !errors.Is(err, rooms.ErrPermissionDenied) {
+		t.Errorf("publishing after the revocation: %v", err)
 	}
 }

@@ -574,8 +574,14 @@ func (e lkEncoder) encode(ev rooms.Event) (int, []byte, bool) {
 			return 0, nil, false
 		}
 		return e.frame(pbwire.ParticipantUpdate(participantOf(ev.Participant, "")))
-	case rooms.EventParticipantJoined, rooms.EventParticipantUpdated,
-		rooms.EventTrackUnpublished, rooms.EventTrackMuted:
+	case rooms.EventTrackUnpublished:
+		if ev.Participant.Identity == e.identity && ev.Reason == rooms.ReasonAdmin {
+			// The server took the track away (its permission was revoked):
+			// the publisher is told, as LiveKit tells it.
+			return e.frame(pbwire.TrackUnpublished(ev.Track.Sid))
+		}
+		return e.frame(pbwire.ParticipantUpdate(participantOf(ev.Participant, "")))
+	case rooms.EventParticipantJoined, rooms.EventParticipantUpdated, rooms.EventTrackMuted:
 		return e.frame(pbwire.ParticipantUpdate(participantOf(ev.Participant, "")))
 	case rooms.EventParticipantLeft:
 		return e.frame(pbwire.ParticipantUpdate(participantOf(ev.Participant, string(ev.Reason))))

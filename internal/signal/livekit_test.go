@@ -737,3 +737,35 @@ func TestLiveKitDataRelay(t *testing.T) {
 		}
 	}
 }
+
+func TestLiveKitRevokedPublishingUnpublishes(t *testing.T) {
+	e := startLK(t, signal.Limits{})
+	other := e.dial(t, q("other", "room-rv"))
+	other.join()
+	c := e.dial(t, q("pub", "room-rv"))
+	c.join()
+	c.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_AddTrack{AddTrack: &livekit.AddTrackRequest{
+		Cid: "mic-1", Name: "mic", Type: livekit.TrackType_AUDIO, Source: livekit.TrackSource_MICROPHONE,
+	}}})
+	sid := c.until("track_published", func(sr *livekit.SignalResponse) bool { return sr.GetTrackPublished() != nil }).
+		GetTrackPublished().GetTrack().GetSid()
+
+	perm := rooms.AllPermissions()
+	perm.CanPublish = false
+	if _, err := e.reg.UpdateParticipant(context.Background(), "room-rv", "pub", rooms.Update{}, &perm); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.until("track_unpublished", func(sr *livekit.SignalResponse) bool {
+		return sr.GetTrackUnpublished() != nil
+	}).GetTrackUnpublished().GetTrackSid(); got != sid {
+		t.Errorf("track_unpublished for %s, want %s", got, sid)
+	}
+	other.until("an update of pub without tracks and without canPublish", func(sr *livekit.SignalResponse) bool {
+		for _, p := range sr.GetUpdate().GetParticipants() {
+			if p.GetIdentity() == "pub" && len(p.GetTracks()) == 0 && !p.GetPermission().GetCanPublish() {
+				return true
+			}
+		}
+		return false
+	})
+}
