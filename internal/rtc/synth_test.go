@@ -164,37 +164,59 @@ func TestSynthLoops(t *testing.T) {
 	})
 }
 
-// A subscriber over a real PeerConnection receives the tone as an Opus
-// track of the fake participant; stopping it unsubscribes everyone.
-func TestPlayOpusReachesASubscriber(t *testing.T) {
-	eng := newEngine(t)
-	f := eng.Forwarder()
-	if _, err := ParseClip("audio", []byte("nope")); err == nil {
-		t.Fatal("ParseClip accepted a file that is not Ogg/Opus")
+// A subscriber over a real PeerConnection receives a played clip as a track
+// of the fake participant (the tone as 20 ms Opus packets; the bars as VP8,
+// from a keyframe); stopping it unsubscribes everyone.
+func TestPlayedClipsReachASubscriber(t *testing.T) {
+	cases := []struct {
+		kind, track, mime string
+		file              func(testing.TB) []byte
+		// ok reads the subscriber's payloads until the media looks right.
+		ok func(t *testing.T, payloads <-chan string)
+	}{
+		{"audio", "TR_tone", webrtc.MimeTypeOpus, toneOgg, func(t *testing.T, payloads <-chan string) {
+			for i := range 50 {
+				if p := waitFor(t, payloads, "an Opus packet"); opusSamples([]byte(p)) != 960 {
+					t.Fatalf("packet %d: %d bytes, not a 20 ms Opus packet", i, len(p))
+				}
+			}
+		}},
+		{"video", "TR_cam", webrtc.MimeTypeVP8, barsIVF, func(t *testing.T, payloads <-chan string) {
+			for i := 0; !isVP8Keyframe([]byte(waitFor(t, payloads, "a VP8 packet"))); i++ {
+				if i == 200 {
+					t.Fatal("no keyframe in the first 200 packets")
+				}
+			}
+		}},
 	}
-	clip, err := ParseClip("audio", toneOgg(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := f.Play("PA_fake", "TR_tone", clip)
-	defer stop()
-	sub := subscribe(t, eng, "PA_sub")
-	sub.sub.Want("PA_fake", "TR_tone")
-	sub.waitEvent(t, "subscribed PA_fake TR_tone")
-	sub.renegotiate(t)
-	tr := waitFor(t, sub.got, "track on the subscriber")
-	if tr.StreamID() != "PA_fake|TR_tone" || tr.Codec().MimeType != webrtc.MimeTypeOpus {
-		t.Fatalf("subscriber got stream %q codec %s", tr.StreamID(), tr.Codec().MimeType)
-	}
-	for i := range 50 {
-		if p := waitFor(t, sub.payloads, "an Opus packet"); opusSamples([]byte(p)) != 960 {
-			t.Fatalf("packet %d: %d bytes, not a 20 ms Opus packet", i, len(p))
-		}
-	}
-	stop()
-	sub.waitEvent(t, "unsubscribed PA_fake TR_tone")
-	if p, fw := f.Counts(); p != 0 || fw != 0 {
-		t.Errorf("Counts() = %d published, %d forwarding after stop; want 0, 0", p, fw)
+	for _, tc := range cases {
+		t.Run(tc.kind, func(t *testing.T) {
+			eng := newEngine(t)
+			f := eng.Forwarder()
+			if _, err := ParseClip(tc.kind, []byte("nope")); err == nil {
+				t.Fatalf("ParseClip(%s) accepted a file that is no media", tc.kind)
+			}
+			clip, err := ParseClip(tc.kind, tc.file(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			stop := f.Play("PA_fake", tc.track, clip)
+			defer stop()
+			sub := subscribe(t, eng, "PA_sub")
+			sub.sub.Want("PA_fake", tc.track)
+			sub.waitEvent(t, "subscribed PA_fake "+tc.track)
+			sub.renegotiate(t)
+			tr := waitFor(t, sub.got, "track on the subscriber")
+			if tr.StreamID() != "PA_fake|"+tc.track || tr.Codec().MimeType != tc.mime {
+				t.Fatalf("subscriber got stream %q codec %s", tr.StreamID(), tr.Codec().MimeType)
+			}
+			tc.ok(t, sub.payloads)
+			stop()
+			sub.waitEvent(t, "unsubscribed PA_fake "+tc.track)
+			if p, fw := f.Counts(); p != 0 || fw != 0 {
+				t.Errorf("Counts() = %d published, %d forwarding after stop; want 0, 0", p, fw)
+			}
+		})
 	}
 }
 
@@ -326,33 +348,4 @@ func TestSynthPlaysVP8AndRestartsOnKeyframeRequests(t *testing.T) {
 			t.Fatal("the frame after a keyframe request is not the clip's first (a keyframe)")
 		}
 	})
-}
-
-// A subscriber over a real PeerConnection receives the clip as a VP8 track
-// of the fake participant, from a keyframe.
-func TestPlayVP8ReachesASubscriber(t *testing.T) {
-	eng := newEngine(t)
-	f := eng.Forwarder()
-	clip, err := ParseClip("video", barsIVF(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := f.Play("PA_fake", "TR_cam", clip)
-	defer stop()
-	sub := subscribe(t, eng, "PA_sub")
-	sub.sub.Want("PA_fake", "TR_cam")
-	sub.waitEvent(t, "subscribed PA_fake TR_cam")
-	sub.renegotiate(t)
-	tr := waitFor(t, sub.got, "track on the subscriber")
-	if tr.StreamID() != "PA_fake|TR_cam" || tr.Codec().MimeType != webrtc.MimeTypeVP8 {
-		t.Fatalf("subscriber got stream %q codec %s", tr.StreamID(), tr.Codec().MimeType)
-	}
-	for i := 0; ; i++ {
-		if isVP8Keyframe([]byte(waitFor(t, sub.payloads, "a VP8 packet"))) {
-			break
-		}
-		if i == 200 {
-			t.Fatal("no keyframe in the first 200 packets")
-		}
-	}
 }

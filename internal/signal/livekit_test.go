@@ -458,16 +458,25 @@ func TestLiveKitV1JoinRequestOffer(t *testing.T) {
 	waitClosed(t, pc.connected, "client PeerConnection connected")
 }
 
-func TestLiveKitAddTrackAndMute(t *testing.T) {
-	e := startLK(t, signal.Limits{})
-	other := e.dial(t, q("other", "room-t"))
+// micPublisher joins "other" and then "pub" to room, and has pub announce a
+// microphone track (add_track, cid client-track-1); it returns both clients
+// and the track_published pub got.
+func micPublisher(t *testing.T, e *lkEnv, room string) (other, pub *lkClient, tp *livekit.TrackPublishedResponse) {
+	t.Helper()
+	other = e.dial(t, q("other", room))
 	other.join()
-	c := e.dial(t, q("pub", "room-t"))
-	c.join()
-	c.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_AddTrack{AddTrack: &livekit.AddTrackRequest{
+	pub = e.dial(t, q("pub", room))
+	pub.join()
+	pub.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_AddTrack{AddTrack: &livekit.AddTrackRequest{
 		Cid: "client-track-1", Name: "mic", Type: livekit.TrackType_AUDIO, Source: livekit.TrackSource_MICROPHONE,
 	}}})
-	tp := c.until("track_published", func(sr *livekit.SignalResponse) bool { return sr.GetTrackPublished() != nil }).GetTrackPublished()
+	tp = pub.until("track_published", func(sr *livekit.SignalResponse) bool { return sr.GetTrackPublished() != nil }).GetTrackPublished()
+	return other, pub, tp
+}
+
+func TestLiveKitAddTrackAndMute(t *testing.T) {
+	e := startLK(t, signal.Limits{})
+	other, c, tp := micPublisher(t, e, "room-t")
 	if tp.GetCid() != "client-track-1" || !strings.HasPrefix(tp.GetTrack().GetSid(), "TR_") || tp.GetTrack().GetName() != "mic" ||
 		tp.GetTrack().GetSource() != livekit.TrackSource_MICROPHONE {
 		t.Fatalf("track_published = %v", tp)
@@ -740,15 +749,8 @@ func TestLiveKitDataRelay(t *testing.T) {
 
 func TestLiveKitRevokedPublishingUnpublishes(t *testing.T) {
 	e := startLK(t, signal.Limits{})
-	other := e.dial(t, q("other", "room-rv"))
-	other.join()
-	c := e.dial(t, q("pub", "room-rv"))
-	c.join()
-	c.send(&livekit.SignalRequest{Message: &livekit.SignalRequest_AddTrack{AddTrack: &livekit.AddTrackRequest{
-		Cid: "mic-1", Name: "mic", Type: livekit.TrackType_AUDIO, Source: livekit.TrackSource_MICROPHONE,
-	}}})
-	sid := c.until("track_published", func(sr *livekit.SignalResponse) bool { return sr.GetTrackPublished() != nil }).
-		GetTrackPublished().GetTrack().GetSid()
+	other, c, tp := micPublisher(t, e, "room-rv")
+	sid := tp.GetTrack().GetSid()
 
 	perm := rooms.AllPermissions()
 	perm.CanPublish = false
