@@ -14,6 +14,7 @@ targets=(
   "FuzzNames ./internal/names"
   "FuzzDecode ./internal/signal/jsonwire"
   "FuzzTrimOffer ./internal/rtc"
+  "FuzzParseClip ./internal/rtc"
 )
 status=0
 for t in "${targets[@]}"; do

@@ -32,6 +32,10 @@ const (
 	// maxVP8Frame bounds one VP8 frame of a clip.
 	maxVP8Frame = 1 << 20
 	vp8Clock    = 90000
+	// A video frame of a clip lasts at least minClipFrame, at most
+	// maxClipFrame.
+	minClipFrame = 10 * time.Millisecond
+	maxClipFrame = time.Second
 	// rtpPayloadMTU is the largest RTP payload a VP8 frame is split into.
 	rtpPayloadMTU = 1200
 )
@@ -114,7 +118,7 @@ func ParseOpusClip(ogg []byte) (*Clip, error) {
 
 // ParseVP8Clip reads an IVF file of VP8 frames whose first frame is a
 // keyframe. A frame lasts until the next one's timestamp (the last one as
-// long as the one before it), between 10 ms and 1 s.
+// long as the one before it), between minClipFrame and maxClipFrame.
 func ParseVP8Clip(ivf []byte) (*Clip, error) {
 	// IVF: a 32-byte header ("DKIF", version, header size, FourCC, width,
 	// height, timebase denominator and numerator, frame count, unused),
@@ -161,12 +165,11 @@ func ParseVP8Clip(ivf []byte) (*Clip, error) {
 	if len(frames) == 0 {
 		return nil, errors.New("rtc: vp8 clip has no frames")
 	}
-	// One timebase unit is scale/rate seconds.
+	// One timebase unit is scale/rate seconds; frame durations are clamped
+	// to [minClipFrame, maxClipFrame], so absurd timestamps cannot overflow.
 	unit := func(n uint64) time.Duration {
-		if n > uint64(time.Hour/time.Nanosecond) {
-			return time.Hour
-		}
-		return time.Duration(n) * time.Second * time.Duration(scale) / time.Duration(rate)
+		secs := float64(n) * float64(scale) / float64(rate)
+		return time.Duration(min(max(secs, minClipFrame.Seconds()), maxClipFrame.Seconds()) * float64(time.Second))
 	}
 	c := &Clip{kind: webrtc.RTPCodecTypeVideo, codec: synthVP8}
 	var vp8 rtpcodecs.VP8Payloader
@@ -175,7 +178,6 @@ func ParseVP8Clip(ivf []byte) (*Clip, error) {
 		if i+1 < len(frames) && stamps[i+1] > stamps[i] {
 			dur = unit(stamps[i+1] - stamps[i])
 		}
-		dur = min(max(dur, 10*time.Millisecond), time.Second)
 		c.frames = append(c.frames, clipFrame{
 			payloads: vp8.Payload(rtpPayloadMTU, frame),
 			dur:      dur,

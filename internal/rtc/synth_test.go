@@ -349,3 +349,42 @@ func TestSynthPlaysVP8AndRestartsOnKeyframeRequests(t *testing.T) {
 		}
 	})
 }
+
+func TestVP8ClipTimestampsAreClamped(t *testing.T) {
+	bars := append([]byte(nil), barsIVF(t)...)
+	second := 32 + 12 + int(bars[32]) | int(bars[33])<<8 // the second frame's header
+	for i := range 8 {
+		bars[second+4+i] = 0xff // its timestamp: 2^64-1 units after the first
+	}
+	c, err := ParseVP8Clip(bars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := c.frames[0]; f.dur != maxClipFrame || f.ticks != 90000 {
+		t.Errorf("first frame lasts %v (%d ticks), want %v", f.dur, f.ticks, maxClipFrame)
+	}
+}
+
+func FuzzParseClip(f *testing.F) {
+	f.Add(true, barsIVF(f))
+	f.Add(false, toneOgg(f))
+	f.Add(true, []byte("DKIF\x00\x00\x20\x00VP80"))
+	f.Fuzz(func(t *testing.T, video bool, data []byte) {
+		kind := "audio"
+		if video {
+			kind = "video"
+		}
+		c, err := ParseClip(kind, data)
+		if err != nil {
+			return
+		}
+		if c.Frames() == 0 {
+			t.Fatal("a clip without frames was accepted")
+		}
+		for i, fr := range c.frames {
+			if fr.ticks == 0 || fr.dur < minClipFrame || fr.dur > maxClipFrame || len(fr.payloads) == 0 {
+				t.Fatalf("frame %d: %v, %d ticks, %d payloads", i, fr.dur, fr.ticks, len(fr.payloads))
+			}
+		}
+	})
+}
