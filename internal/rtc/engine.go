@@ -90,8 +90,11 @@ func NewEngine(o Options) (*Engine, error) {
 	// 127.0.0.1 gathers no candidate at all and every connect times out.
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	// Peers read their data channels themselves (Peer.addChannel).
+	// Peers read their data channels themselves (Peer.addChannel), and
+	// the SDP says how large a message they take, so that clients refuse
+	// larger ones instead of sending what the server would drop.
 	se.DetachDataChannels()
+	se.SetSCTPMaxMessageSize(maxChannelMessage)
 	se.LoggerFactory = pionLoggers{log: log}
 	mux := webrtc.NewICEUDPMux(se.LoggerFactory.NewLogger("udpmux"), conn)
 	se.SetICEUDPMux(mux)

@@ -159,7 +159,7 @@ type Peer struct {
 	pending []webrtc.ICECandidateInit
 
 	chMu     sync.Mutex
-	channels map[string]*webrtc.DataChannel
+	channels map[string]*channel
 
 	evMu       sync.Mutex
 	events     []event
@@ -212,7 +212,7 @@ func (e *Engine) newPeer(h Handlers, offerer bool) (*Peer, error) {
 		h:        h,
 		log:      e.log,
 		codecs:   e.codecs,
-		channels: map[string]*webrtc.DataChannel{},
+		channels: map[string]*channel{},
 		sources:  map[string]*Source{},
 		downs:    map[*downTrack]struct{}{},
 		offerer:  offerer,
@@ -360,12 +360,25 @@ func (p *Peer) SendData(reliable bool, payload []byte) error {
 		label = LabelReliable
 	}
 	p.chMu.Lock()
-	dc := p.channels[label]
+	ch := p.channels[label]
 	p.chMu.Unlock()
-	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
+	if ch == nil {
 		return ErrNoDataChannel
 	}
-	if err := dc.Send(payload); err != nil {
+	if ch.dc.ReadyState() == webrtc.DataChannelStateConnecting {
+		// The client may see the channel open (pion's acknowledgement) a
+		// moment before pion marks it open here.
+		t := time.NewTimer(channelOpenWait)
+		select {
+		case <-ch.opened:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	if ch.dc.ReadyState() != webrtc.DataChannelStateOpen {
+		return ErrNoDataChannel
+	}
+	if err := ch.dc.Send(payload); err != nil {
 		return fmt.Errorf("rtc: send on %s: %w", label, err)
 	}
 	return nil
@@ -424,34 +437,53 @@ func (p *Peer) isClosed() bool {
 // participant made that most of the server's memory per participant.
 func (p *Peer) addChannel(dc *webrtc.DataChannel) {
 	label := dc.Label()
+	// Known at once, so that SendData can use it from the moment it opens.
+	ch := &channel{dc: dc, opened: make(chan struct{})}
+	p.chMu.Lock()
+	p.channels[label] = ch
+	p.chMu.Unlock()
+	forget := func() {
+		p.chMu.Lock()
+		if p.channels[label] == ch {
+			delete(p.channels, label)
+		}
+		p.chMu.Unlock()
+	}
 	dc.OnOpen(func() {
+		close(ch.opened)
 		raw, err := dc.Detach()
 		if err != nil {
 			p.log.Debug("rtc: data channel not detached", "label", label, "err", err)
+			forget()
 			return
 		}
 		p.trMu.Lock()
 		if p.tracksStopped { // the Peer is closing
 			p.trMu.Unlock()
 			_ = raw.Close()
+			forget()
 			return
 		}
 		p.readers.Add(1)
 		p.trMu.Unlock()
-		p.chMu.Lock()
-		p.channels[label] = dc
-		p.chMu.Unlock()
 		go func() {
 			defer p.readers.Done()
 			p.readChannel(label, raw)
-			p.chMu.Lock()
-			if p.channels[label] == dc {
-				delete(p.channels, label)
-			}
-			p.chMu.Unlock()
+			forget()
 		}()
 	})
 }
+
+// channel is a client's data channel; opened is closed once pion has opened
+// it.
+type channel struct {
+	dc     *webrtc.DataChannel
+	opened chan struct{}
+}
+
+// channelOpenWait bounds how long SendData waits for a channel that the
+// client already sees open.
+const channelOpenWait = 250 * time.Millisecond
 
 // Sizes of the buffer a data channel is read into: it starts small and
 // doubles while a message does not fit, up to the largest message accepted.

@@ -597,3 +597,31 @@ func TestDataChannelMessagesLargerThanTheReadBuffer(t *testing.T) {
 	default:
 	}
 }
+
+func TestAnswerAnnouncesTheLargestDataMessage(t *testing.T) {
+	eng := newEngine(t)
+	c, s, answer := connect(t, eng)
+	want := fmt.Sprintf("a=max-message-size:%d", maxChannelMessage)
+	if !strings.Contains(answer, want) {
+		t.Fatalf("answer lacks %q", want)
+	}
+	for range 2 {
+		waitFor(t, c.opened, "client channels open")
+	}
+	// A client that honours it cannot send more; what it may send arrives.
+	if err := c.reliable.Send(make([]byte, maxChannelMessage+1)); err == nil {
+		t.Error("the client sent a message over the announced size")
+	}
+	if err := c.reliable.Send(make([]byte, maxChannelMessage)); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitFor(t, s.data, "the largest message"); len(got.payload) != maxChannelMessage {
+		t.Fatalf("server got %d bytes", len(got.payload))
+	}
+	if err := c.reliable.SendText("after"); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitFor(t, s.data, "a message after it"); got.payload != "after" {
+		t.Fatalf("server got %q", got.payload)
+	}
+}
