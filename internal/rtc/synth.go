@@ -29,12 +29,19 @@ const (
 	// maxClipFrames bounds what a clip may hold (about 22 minutes of Opus,
 	// 36 of 30 fps video).
 	maxClipFrames = 1 << 16
+	// maxOpusPacket is the largest Opus packet of one 20 ms frame (RFC 6716
+	// §3.2.1).
+	maxOpusPacket = 1275
 	// maxVP8Frame bounds one VP8 frame of a clip.
 	maxVP8Frame = 1 << 20
 	vp8Clock    = 90000
 	// A video frame of a clip lasts at least minClipFrame, at most
 	// maxClipFrame.
 	minClipFrame = 10 * time.Millisecond
+	// maxSynthLag is how far a Synth may fall behind its clock (a stalled
+	// process) before it drops the frames it missed instead of sending them
+	// in a burst.
+	maxSynthLag  = 200 * time.Millisecond
 	maxClipFrame = time.Second
 	// rtpPayloadMTU is the largest RTP payload a VP8 frame is split into.
 	rtpPayloadMTU = 1200
@@ -88,6 +95,7 @@ func ParseOpusClip(ogg []byte) (*Clip, error) {
 		return nil, fmt.Errorf("rtc: opus clip: %w", err)
 	}
 	c := &Clip{kind: webrtc.RTPCodecTypeAudio, codec: synthOpus}
+	prevGranule := int64(-1) // of the last audio page
 	for {
 		payload, hdr, err := r.ParseNextPage()
 		if errors.Is(err, io.EOF) {
@@ -105,6 +113,15 @@ func ParseOpusClip(ogg []byte) (*Clip, error) {
 		if d := opusSamples(payload); d != synthSamples {
 			return nil, fmt.Errorf("rtc: opus clip page %d: packet of %d samples, want one 20 ms packet per page", len(c.frames), d)
 		}
+		// A page of several packets (what opusenc and ffmpeg write: about a
+		// second a page) starts with a 20 ms packet too; its size and how far
+		// its granule position moves give it away. The last page may move
+		// less (end trimming), none more.
+		granule := int64(hdr.GranulePosition)
+		if len(payload) > maxOpusPacket || (prevGranule >= 0 && (granule <= prevGranule || granule-prevGranule > synthSamples)) {
+			return nil, fmt.Errorf("rtc: opus clip page %d: more than one 20 ms packet in the page", len(c.frames))
+		}
+		prevGranule = granule
 		if len(c.frames) == maxClipFrames {
 			return nil, fmt.Errorf("rtc: opus clip longer than %d packets", maxClipFrames)
 		}
@@ -292,6 +309,9 @@ func (s *Synth) run() {
 		}
 		ts += f.ticks
 		next = next.Add(f.dur)
+		if time.Until(next) < -maxSynthLag {
+			next = time.Now() // after a stall, go on from now rather than send a burst
+		}
 		i = (i + 1) % len(s.clip.frames)
 		timer.Reset(max(time.Until(next), 0))
 	}

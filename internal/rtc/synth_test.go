@@ -1,6 +1,7 @@
 package rtc
 
 import (
+	"encoding/binary"
 	"os"
 	"strings"
 	"sync"
@@ -385,6 +386,125 @@ func FuzzParseClip(f *testing.F) {
 			if fr.ticks == 0 || fr.dur < minClipFrame || fr.dur > maxClipFrame || len(fr.payloads) == 0 {
 				t.Fatalf("frame %d: %v, %d ticks, %d payloads", i, fr.dur, fr.ticks, len(fr.payloads))
 			}
+		}
+	})
+}
+
+// oggCRC is the Ogg page checksum (CRC-32, polynomial 0x04c11db7, no
+// reflection), for pages a test rewrites.
+func oggCRC(page []byte) uint32 {
+	var crc uint32
+	for _, b := range page {
+		crc ^= uint32(b) << 24
+		for range 8 {
+			if crc&0x80000000 != 0 {
+				crc = crc<<1 ^ 0x04c11db7
+			} else {
+				crc <<= 1
+			}
+		}
+	}
+	return crc
+}
+
+// rewritePage changes page n of an Ogg file (its granule position when
+// granule >= 0; its payload, one packet, when payload is not nil) and fixes
+// its checksum.
+func rewritePage(t *testing.T, ogg []byte, n int, granule int64, payload []byte) []byte {
+	t.Helper()
+	var out []byte
+	for i := 0; len(ogg) > 0; i++ {
+		nseg := int(ogg[26])
+		size := 0
+		for _, s := range ogg[27 : 27+nseg] {
+			size += int(s)
+		}
+		page := append([]byte(nil), ogg[:27+nseg+size]...)
+		ogg = ogg[27+nseg+size:]
+		if i == n {
+			if payload != nil {
+				var lacing []byte
+				for left := len(payload); ; left -= 255 {
+					lacing = append(lacing, byte(min(left, 255)))
+					if left < 255 {
+						break
+					}
+				}
+				page = append(append(append(page[:26:26], byte(len(lacing))), lacing...), payload...)
+			}
+			if granule >= 0 {
+				binary.LittleEndian.PutUint64(page[6:], uint64(granule))
+			}
+			binary.LittleEndian.PutUint32(page[22:], 0)
+			binary.LittleEndian.PutUint32(page[22:], oggCRC(page))
+		}
+		out = append(out, page...)
+	}
+	return out
+}
+
+func TestOpusClipRefusesSeveralPacketsAPage(t *testing.T) {
+	tone := toneOgg(t)
+	if _, err := ParseOpusClip(rewritePage(t, tone, 3, -1, nil)); err != nil {
+		t.Fatalf("rewriting a page unchanged broke it: %v", err)
+	}
+	for name, bad := range map[string][]byte{
+		"granule moves 40 ms": rewritePage(t, tone, 3, 1920+1920, nil),
+		"granule goes back":   rewritePage(t, tone, 4, 960, nil),
+		"packet over 1275 B":  rewritePage(t, tone, 3, -1, append([]byte{tone20msTOC(t)}, make([]byte, 1299)...)),
+	} {
+		if _, err := ParseOpusClip(bad); err == nil || !strings.Contains(err.Error(), "more than one 20 ms packet") {
+			t.Errorf("%s: err %v, want a refusal", name, err)
+		}
+	}
+}
+
+// tone20msTOC is the TOC byte of the tone's first audio packet (20 ms).
+func tone20msTOC(t *testing.T) byte {
+	t.Helper()
+	c, err := ParseOpusClip(toneOgg(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.frames[0].payloads[0][0]
+}
+
+// After a stall (here the sending goroutine is held for a second) a Synth
+// goes on from the present instead of sending the frames it missed at once.
+func TestSynthDoesNotBurstAfterAStall(t *testing.T) {
+	clip, err := ParseOpusClip(toneOgg(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		s := NewSynth(clip, "TR_tone")
+		defer s.Close()
+		var (
+			mu    sync.Mutex
+			times []time.Time
+		)
+		tap := func(*rtp.Packet) {
+			mu.Lock()
+			times = append(times, time.Now())
+			n := len(times)
+			mu.Unlock()
+			if n == 5 {
+				time.Sleep(time.Second) // the stall
+			}
+		}
+		s.Source().tap.Store(&tap)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		burst := 0
+		for i := 5; i < len(times); i++ {
+			if times[i].Sub(times[i-1]) < synthFrame/2 {
+				burst++
+			}
+		}
+		if burst > 1 {
+			t.Errorf("%d packets sent back to back after the stall", burst)
 		}
 	})
 }
