@@ -129,6 +129,7 @@ func (r *Registry) Resume(ctx context.Context, sid string, newSink func(Particip
 			d.timer.Stop()
 			delete(st.detached, m)
 			m.sink = sink
+			st.forgetHeldFor(m) // its snapshot has the held participants already
 			obs := ev
 			obs.Room = nil
 			st.observe(obs)

@@ -21,27 +21,37 @@ type FakeRequest struct {
 	// unmuted (RoomService, /__admin), on the room's goroutine: it must
 	// not block or call into the registry.
 	OnMuted func(trackSid string, muted bool)
+	// OnUnpublished, when set, hears of each of the fake's tracks being
+	// unpublished (a permission revoked), under the same rules.
+	OnUnpublished func(trackSid string)
 }
 
 // FakeSink is the sink of a fake participant: it accepts every event and
 // tells, through Done, when the room has removed the participant.
 type FakeSink struct {
-	identity string
-	onMuted  func(trackSid string, muted bool)
-	done     chan struct{}
-	once     sync.Once
-	mu       sync.Mutex
-	reason   Reason
+	identity      string
+	onMuted       func(trackSid string, muted bool)
+	onUnpublished func(trackSid string)
+	done          chan struct{}
+	once          sync.Once
+	mu            sync.Mutex
+	reason        Reason
 }
 
 // NewFakeSink returns an open FakeSink.
 func NewFakeSink() *FakeSink { return &FakeSink{done: make(chan struct{})} }
 
-// Send accepts the event; a fake has nobody to show it to, but the mutes of
-// its own tracks go to OnMuted.
+// Send accepts the event; a fake has nobody to show it to, but the mutes and
+// unpublications of its own tracks go to OnMuted and OnUnpublished.
 func (s *FakeSink) Send(ev Event) bool {
-	if s.onMuted != nil && ev.Kind == EventTrackMuted && ev.Participant.Identity == s.identity {
+	if ev.Participant.Identity != s.identity {
+		return true
+	}
+	switch {
+	case ev.Kind == EventTrackMuted && s.onMuted != nil:
 		s.onMuted(ev.Track.Sid, ev.Track.Muted)
+	case ev.Kind == EventTrackUnpublished && s.onUnpublished != nil:
+		s.onUnpublished(ev.Track.Sid)
 	}
 	return true
 }
@@ -72,7 +82,7 @@ func (s *FakeSink) Reason() Reason {
 // A member with the same identity is replaced, as with any join.
 func (r *Registry) JoinFake(ctx context.Context, req FakeRequest) (*Member, *FakeSink, ParticipantInfo, error) {
 	sink := NewFakeSink()
-	sink.identity, sink.onMuted = req.Identity, req.OnMuted
+	sink.identity, sink.onMuted, sink.onUnpublished = req.Identity, req.OnMuted, req.OnUnpublished
 	m, err := r.Join(ctx, JoinRequest{
 		Room:       req.Room,
 		Identity:   req.Identity,

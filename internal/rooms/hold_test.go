@@ -127,3 +127,27 @@ func TestHeldJoinIsAnnouncedAtOnceWhenTheParticipantActs(t *testing.T) {
 		}
 	})
 }
+
+func TestResumingDuringAHoldIsNotToldTwice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		reg, _ := newRegistry(t, rooms.Options{})
+		alice := join(t, reg, "r", "alice", &sink{})
+		joinHeld(t, reg, "r", "bob", 100*time.Millisecond, &sink{})
+		if err := alice.Detach(ctx, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		again := &sink{}
+		if _, err := reg.Resume(ctx, alice.Sid(), func(rooms.ParticipantInfo) rooms.Sink { return again }); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		if len(again.events) != 1 || again.events[0].Kind != rooms.EventParticipantResumed {
+			t.Errorf("alice after resuming got %s; bob is in her snapshot already", kindsOf(again))
+		}
+		if ps := again.events[0].Room.Participants; len(ps) != 1 || ps[0].Identity != "bob" {
+			t.Errorf("alice's snapshot: %+v", ps)
+		}
+	})
+}

@@ -405,7 +405,7 @@ func (st *roomState) join(req JoinRequest, sink Sink) (*Member, error) {
 	st.reg.participants.Add(1)
 	if req.Hold > 0 {
 		m.holding = true
-		m.holdUntil = st.reg.opts.Now().Add(req.Hold)
+		m.holdUntil = time.Now().Add(req.Hold) // the timer's clock, not Options.Now
 		st.armHold()
 	}
 	ev := st.event(EventParticipantJoined)
@@ -433,10 +433,20 @@ func (st *roomState) release(m *member) {
 	}
 }
 
+// forgetHeldFor takes m off the recipients of every held event: m has just
+// been given a snapshot that already shows those participants as they are.
+func (st *roomState) forgetHeldFor(m *member) {
+	for _, o := range st.members {
+		for i := range o.held {
+			o.held[i].to = slices.DeleteFunc(o.held[i].to, func(x *member) bool { return x == m })
+		}
+	}
+}
+
 // releaseDue releases the holds that have run out and arms the timer for
 // the next.
 func (st *roomState) releaseDue() {
-	now := st.reg.opts.Now()
+	now := time.Now()
 	for _, m := range st.members {
 		if m.holding && !now.Before(m.holdUntil) {
 			st.release(m)
@@ -460,7 +470,7 @@ func (st *roomState) armHold() {
 	if next.IsZero() {
 		return
 	}
-	st.holdTimer = time.NewTimer(max(next.Sub(st.reg.opts.Now()), 0))
+	st.holdTimer = time.NewTimer(max(time.Until(next), 0))
 	st.holdC = st.holdTimer.C
 }
 
