@@ -205,8 +205,18 @@ func (a *Admin) AddFake(ctx context.Context, f Fake) (rooms.ParticipantInfo, err
 	req := rooms.FakeRequest{
 		Room: f.Room, Identity: f.Identity, Name: f.Name, Metadata: f.Metadata, Attributes: f.Attributes,
 	}
-	if a.o.Media != nil { // a muted track stops sending, as a client's would
+	// A muted track stops sending, as a client's would; an unpublished one
+	// (its permission revoked) stops playing. Both run on the room's
+	// goroutine and must not block.
+	unpublished := make(chan string, len(f.Tracks))
+	if a.o.Media != nil {
 		req.OnMuted = a.o.Media.SetMuted
+		req.OnUnpublished = func(trackSid string) {
+			select {
+			case unpublished <- trackSid:
+			default: // cannot happen: each track is unpublished once
+			}
+		}
 	}
 	for _, t := range f.Tracks {
 		src := t.Source
@@ -223,38 +233,44 @@ func (a *Admin) AddFake(ctx context.Context, f Fake) (rooms.ParticipantInfo, err
 		return rooms.ParticipantInfo{}, err
 	}
 	// The fake's media plays until it leaves (removal, reset, room
-	// deleted) or the Admin closes.
-	stopMedia := a.startMedia(info, files)
-	if f.Data != nil || stopMedia != nil {
-		d := f.Data
+	// deleted), the track is unpublished, or the Admin closes.
+	stops := a.startMedia(info, files)
+	if f.Data != nil || len(stops) > 0 {
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
-			if d != nil {
-				a.sendLoop(m, sink, *d)
-			}
-			if stopMedia != nil {
-				select {
-				case <-sink.Done():
-				case <-a.ctx.Done():
-				}
-				stopMedia()
-			}
+			a.runFake(m, sink, f.Data, stops, unpublished)
 		}()
 	}
 	return info, nil
 }
 
-// sendLoop sends a fake's data until the fake leaves or the Admin closes.
-func (a *Admin) sendLoop(m *rooms.Member, sink *rooms.FakeSink, d FakeData) {
-	t := time.NewTicker(d.Every)
-	defer t.Stop()
+// runFake sends a fake's data, if it has some, and stops the media of the
+// tracks it loses, until the fake leaves or the Admin closes; then it stops
+// all of its media.
+func (a *Admin) runFake(m *rooms.Member, sink *rooms.FakeSink, d *FakeData, stops map[string]func(), unpublished <-chan string) {
+	defer func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}()
+	var tick <-chan time.Time
+	if d != nil {
+		t := time.NewTicker(d.Every)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
-		case <-t.C:
+		case <-tick:
 			err := m.SendData(a.ctx, rooms.DataPacket{Payload: []byte(d.Payload), Topic: d.Topic, Reliable: true})
 			if err != nil {
-				return
+				tick = nil // gone or refused: the media, if any, goes on until the fake leaves
+			}
+		case sid := <-unpublished:
+			if stop := stops[sid]; stop != nil {
+				stop()
+				delete(stops, sid)
 			}
 		case <-sink.Done():
 			return

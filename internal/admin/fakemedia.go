@@ -3,7 +3,9 @@ package admin
 import (
 	_ "embed"
 	"fmt"
+	"io"
 	"os"
+	"syscall"
 
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 )
@@ -60,39 +62,59 @@ func (a *Admin) mediaFiles(tracks []FakeTrack) ([][]byte, error) {
 		if a.o.Media == nil {
 			return nil, invalid(field, "cannot be played: this server sends no media")
 		}
-		st, err := os.Stat(t.File)
-		switch {
-		case err != nil:
-			return nil, invalid(field, "names no readable file")
-		case !st.Mode().IsRegular():
-			return nil, invalid(field, "is not a regular file")
-		case st.Size() > maxMediaFile:
-			return nil, invalid(field, fmt.Sprintf("is larger than %d MiB", maxMediaFile>>20))
-		}
-		b, err := os.ReadFile(t.File)
-		if err != nil {
-			return nil, invalid(field, "names no readable file")
+		b, rule := readMediaFile(t.File)
+		if rule != "" {
+			return nil, invalid(field, rule)
 		}
 		if err := a.o.Media.CheckFile(t.Kind, b); err != nil {
+			a.o.Logger.Info("fake participant: media file refused", "field", field, "err", err)
 			want := "an Ogg/Opus file with one 20 ms packet per page"
 			if t.Kind == rooms.KindVideo {
 				want = "an IVF file of VP8 frames starting with a keyframe"
 			}
-			return nil, invalid(field, fmt.Sprintf("must be %s (%v)", want, err))
+			return nil, invalid(field, "must be "+want)
 		}
 		files[i] = b
 	}
 	return files, nil
 }
 
+// readMediaFile reads a regular file of at most maxMediaFile bytes, opened
+// once (what is checked is what is read) and without blocking (a FIFO or a
+// device is refused, not waited on); rule says why not, if it cannot.
+func readMediaFile(path string) (b []byte, rule string) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, "names no readable file"
+	}
+	defer func() { _ = f.Close() }()
+	st, err := f.Stat()
+	switch {
+	case err != nil:
+		return nil, "names no readable file"
+	case !st.Mode().IsRegular():
+		return nil, "is not a regular file"
+	case st.Size() > maxMediaFile:
+		return nil, fmt.Sprintf("is larger than %d MiB", maxMediaFile>>20)
+	}
+	b, err = io.ReadAll(io.LimitReader(f, maxMediaFile+1))
+	switch {
+	case err != nil:
+		return nil, "names no readable file"
+	case len(b) > maxMediaFile:
+		return nil, fmt.Sprintf("is larger than %d MiB", maxMediaFile>>20)
+	}
+	return b, ""
+}
+
 // startMedia plays each track's file (files[i] for info.Tracks[i]; the
-// embedded tone or colour bars where nil) and returns what stops it all,
-// nil when nothing plays.
-func (a *Admin) startMedia(info rooms.ParticipantInfo, files [][]byte) (stop func()) {
+// embedded tone or colour bars where nil) and returns what stops each track
+// that plays, by track sid.
+func (a *Admin) startMedia(info rooms.ParticipantInfo, files [][]byte) (stops map[string]func()) {
 	if a.o.Media == nil {
 		return nil
 	}
-	var stops []func()
+	stops = map[string]func(){}
 	for i, t := range info.Tracks {
 		var file []byte
 		if i < len(files) {
@@ -109,14 +131,7 @@ func (a *Admin) startMedia(info rooms.ParticipantInfo, files [][]byte) (stop fun
 			a.o.Logger.Warn("fake participant: no media", "identity", info.Identity, "track", t.Sid, "err", err)
 			continue
 		}
-		stops = append(stops, s)
+		stops[t.Sid] = s
 	}
-	if len(stops) == 0 {
-		return nil
-	}
-	return func() {
-		for _, s := range stops {
-			s()
-		}
-	}
+	return stops
 }

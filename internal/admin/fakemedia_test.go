@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -184,6 +185,10 @@ func TestFakeTrackFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	good, ogg := write("clip.ivf", bars), write("tone.ogg", tone)
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name   string
 		tracks []admin.FakeTrack
@@ -192,6 +197,8 @@ func TestFakeTrackFiles(t *testing.T) {
 		{"video and audio files", []admin.FakeTrack{{Kind: rooms.KindVideo, File: good}, {Kind: rooms.KindAudio, File: ogg}}, ""},
 		{"missing", []admin.FakeTrack{{Kind: rooms.KindAudio}, {Kind: rooms.KindVideo, File: filepath.Join(dir, "nope.ivf")}}, "tracks[1].file names no readable file"},
 		{"directory", []admin.FakeTrack{{Kind: rooms.KindVideo, File: dir}}, "tracks[0].file is not a regular file"},
+		{"fifo (not waited on)", []admin.FakeTrack{{Kind: rooms.KindVideo, File: fifo}}, "tracks[0].file is not a regular file"},
+		{"device", []admin.FakeTrack{{Kind: rooms.KindVideo, File: "/dev/zero"}}, "tracks[0].file is not a regular file"},
 		{"audio file on a video track", []admin.FakeTrack{{Kind: rooms.KindVideo, File: ogg}}, "tracks[0].file must be an IVF file of VP8 frames"},
 		{"video file on an audio track", []admin.FakeTrack{{Kind: rooms.KindAudio, File: good}}, "tracks[0].file must be an Ogg/Opus file"},
 		{"not media", []admin.FakeTrack{{Kind: rooms.KindVideo, File: write("notes.txt", []byte("hello"))}}, "tracks[0].file must be an IVF file"},
@@ -247,5 +254,32 @@ func TestMutingAFakesTrackStopsItsMedia(t *testing.T) {
 		if got := wait(t, media.mutes, "SetMuted"); got != want {
 			t.Fatalf("SetMuted: %s, want %s", got, want)
 		}
+	}
+}
+
+func TestAFakesUnpublishedTrackStopsPlaying(t *testing.T) {
+	reg := rooms.NewRegistry(rooms.Options{IDs: ids.New(nil), EmptyTimeout: time.Minute, DepartureTimeout: time.Minute})
+	defer reg.Close()
+	media := newRecordingMedia(t, false)
+	a := admin.New(admin.Options{Registry: reg, Journal: journal.New(journal.Options{}), Media: media})
+	defer a.Close()
+	info, err := a.AddFake(context.Background(), admin.Fake{Room: "r", Identity: "bot",
+		Tracks: []admin.FakeTrack{{Kind: rooms.KindAudio}, {Kind: rooms.KindVideo}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	camOnly := rooms.AllPermissions()
+	camOnly.CanPublishSources = []string{rooms.SourceCamera}
+	if _, err := reg.UpdateParticipant(context.Background(), "r", "bot", rooms.Update{}, &camOnly); err != nil {
+		t.Fatal(err)
+	}
+	if got := wait(t, media.stops, "stop"); got != info.Tracks[0].Sid {
+		t.Fatalf("stopped %s, want the microphone %s", got, info.Tracks[0].Sid)
+	}
+	if err := a.RemoveParticipant(context.Background(), "r", "bot"); err != nil {
+		t.Fatal(err)
+	}
+	if got := wait(t, media.stops, "stop"); got != info.Tracks[1].Sid {
+		t.Fatalf("stopped %s, want the camera %s", got, info.Tracks[1].Sid)
 	}
 }
