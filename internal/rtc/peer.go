@@ -159,7 +159,11 @@ type Peer struct {
 	pending []webrtc.ICECandidateInit
 
 	chMu     sync.Mutex
-	channels map[string]*channel
+	channels map[string]*webrtc.DataChannel // open, detached, read
+	// Data sent before its channel opened (the client may see a channel
+	// open before the server does), sent when it opens; bounded.
+	pendingData  map[string][][]byte
+	pendingBytes int
 
 	evMu       sync.Mutex
 	events     []event
@@ -212,7 +216,7 @@ func (e *Engine) newPeer(h Handlers, offerer bool) (*Peer, error) {
 		h:        h,
 		log:      e.log,
 		codecs:   e.codecs,
-		channels: map[string]*channel{},
+		channels: map[string]*webrtc.DataChannel{},
 		sources:  map[string]*Source{},
 		downs:    map[*downTrack]struct{}{},
 		offerer:  offerer,
@@ -350,7 +354,9 @@ func isMDNS(candidate string) bool {
 }
 
 // SendData writes a message to the client's own `_reliable` (reliable) or
-// `_lossy` channel, which LiveKit clients also read.
+// `_lossy` channel, which LiveKit clients also read. Before that channel is
+// open here the message waits for it (up to maxPendingData messages and
+// maxPendingDataBytes in all; beyond that, ErrNoDataChannel).
 func (p *Peer) SendData(reliable bool, payload []byte) error {
 	if p.isClosed() {
 		return ErrClosed
@@ -360,25 +366,21 @@ func (p *Peer) SendData(reliable bool, payload []byte) error {
 		label = LabelReliable
 	}
 	p.chMu.Lock()
-	ch := p.channels[label]
-	p.chMu.Unlock()
-	if ch == nil {
-		return ErrNoDataChannel
-	}
-	if ch.dc.ReadyState() == webrtc.DataChannelStateConnecting {
-		// The client may see the channel open (pion's acknowledgement) a
-		// moment before pion marks it open here.
-		t := time.NewTimer(channelOpenWait)
-		select {
-		case <-ch.opened:
-		case <-t.C:
+	dc := p.channels[label]
+	if dc == nil {
+		defer p.chMu.Unlock()
+		if len(p.pendingData[label]) >= maxPendingData || p.pendingBytes+len(payload) > maxPendingDataBytes {
+			return ErrNoDataChannel
 		}
-		t.Stop()
+		if p.pendingData == nil {
+			p.pendingData = map[string][][]byte{}
+		}
+		p.pendingData[label] = append(p.pendingData[label], payload)
+		p.pendingBytes += len(payload)
+		return nil
 	}
-	if ch.dc.ReadyState() != webrtc.DataChannelStateOpen {
-		return ErrNoDataChannel
-	}
-	if err := ch.dc.Send(payload); err != nil {
+	p.chMu.Unlock()
+	if err := dc.Send(payload); err != nil {
 		return fmt.Errorf("rtc: send on %s: %w", label, err)
 	}
 	return nil
@@ -437,53 +439,49 @@ func (p *Peer) isClosed() bool {
 // participant made that most of the server's memory per participant.
 func (p *Peer) addChannel(dc *webrtc.DataChannel) {
 	label := dc.Label()
-	// Known at once, so that SendData can use it from the moment it opens.
-	ch := &channel{dc: dc, opened: make(chan struct{})}
-	p.chMu.Lock()
-	p.channels[label] = ch
-	p.chMu.Unlock()
-	forget := func() {
-		p.chMu.Lock()
-		if p.channels[label] == ch {
-			delete(p.channels, label)
-		}
-		p.chMu.Unlock()
-	}
 	dc.OnOpen(func() {
-		close(ch.opened)
 		raw, err := dc.Detach()
 		if err != nil {
 			p.log.Debug("rtc: data channel not detached", "label", label, "err", err)
-			forget()
 			return
 		}
 		p.trMu.Lock()
 		if p.tracksStopped { // the Peer is closing
 			p.trMu.Unlock()
 			_ = raw.Close()
-			forget()
 			return
 		}
 		p.readers.Add(1)
 		p.trMu.Unlock()
+		// What was sent before the channel opened goes first; SendData waits
+		// on chMu meanwhile, so nothing overtakes it.
+		p.chMu.Lock()
+		for _, b := range p.pendingData[label] {
+			p.pendingBytes -= len(b)
+			if err := dc.Send(b); err != nil {
+				p.log.Debug("rtc: data sent before the channel opened is lost", "label", label, "err", err)
+			}
+		}
+		delete(p.pendingData, label)
+		p.channels[label] = dc
+		p.chMu.Unlock()
 		go func() {
 			defer p.readers.Done()
 			p.readChannel(label, raw)
-			forget()
+			p.chMu.Lock()
+			if p.channels[label] == dc {
+				delete(p.channels, label)
+			}
+			p.chMu.Unlock()
 		}()
 	})
 }
 
-// channel is a client's data channel; opened is closed once pion has opened
-// it.
-type channel struct {
-	dc     *webrtc.DataChannel
-	opened chan struct{}
-}
-
-// channelOpenWait bounds how long SendData waits for a channel that the
-// client already sees open.
-const channelOpenWait = 250 * time.Millisecond
+// Bounds of the data SendData keeps for a channel that has not opened yet.
+const (
+	maxPendingData      = 64
+	maxPendingDataBytes = 256 << 10
+)
 
 // Sizes of the buffer a data channel is read into: it starts small and
 // doubles while a message does not fit, up to the largest message accepted.

@@ -419,7 +419,7 @@ func TestBadInputGetsAnErrorAndThePeerStillWorks(t *testing.T) {
 		{"mDNS candidate from a browser", func() error {
 			return s.peer.AddICECandidate(`{"candidate":"candidate:1 1 udp 2113937151 3f1c-uuid.local 5000 typ host","sdpMid":"0","sdpMLineIndex":0}`)
 		}, false, nil},
-		{"send before channels exist", func() error { return s.peer.SendData(true, []byte("x")) }, true, ErrNoDataChannel},
+		{"data before the channel opens waits for it", func() error { return s.peer.SendData(true, []byte("early")) }, false, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.call()
@@ -434,6 +434,27 @@ func TestBadInputGetsAnErrorAndThePeerStillWorks(t *testing.T) {
 	}
 	c.setAnswer(t, answer)
 	waitFor(t, s.connected, "server connected")
+	if got := waitFor(t, c.received, "the early message"); got != (dcMsg{LabelReliable, "early"}) {
+		t.Errorf("client got %+v", got)
+	}
+}
+
+func TestDataForAChannelNotOpenIsBounded(t *testing.T) {
+	s := newServer(t, newEngine(t), nil)
+	for i := range maxPendingData {
+		if err := s.peer.SendData(false, []byte{byte(i)}); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	if err := s.peer.SendData(false, []byte("one too many")); !errors.Is(err, ErrNoDataChannel) {
+		t.Errorf("message %d: %v, want ErrNoDataChannel", maxPendingData, err)
+	}
+	if err := s.peer.SendData(true, make([]byte, maxPendingDataBytes)); !errors.Is(err, ErrNoDataChannel) {
+		t.Errorf("%d more bytes: %v, want ErrNoDataChannel", maxPendingDataBytes, err)
+	}
+	if err := s.peer.SendData(true, []byte("small")); err != nil {
+		t.Errorf("a small reliable message: %v", err)
+	}
 }
 
 func TestClose(t *testing.T) {
