@@ -234,17 +234,25 @@ func TestFakeTrackFiles(t *testing.T) {
 	}
 }
 
-func TestMutingAFakesTrackStopsItsMedia(t *testing.T) {
+// fakeWithTracks adds the fake "bot" with a microphone and a camera track to
+// room "r" of a fresh registry, with recordingMedia playing them.
+func fakeWithTracks(t *testing.T) (*rooms.Registry, *admin.Admin, *recordingMedia, rooms.ParticipantInfo) {
+	t.Helper()
 	reg := rooms.NewRegistry(rooms.Options{IDs: ids.New(nil), EmptyTimeout: time.Minute, DepartureTimeout: time.Minute})
-	defer reg.Close()
+	t.Cleanup(reg.Close)
 	media := newRecordingMedia(t, false)
 	a := admin.New(admin.Options{Registry: reg, Journal: journal.New(journal.Options{}), Media: media})
-	defer a.Close()
+	t.Cleanup(a.Close)
 	info, err := a.AddFake(context.Background(), admin.Fake{Room: "r", Identity: "bot",
 		Tracks: []admin.FakeTrack{{Kind: rooms.KindAudio}, {Kind: rooms.KindVideo}}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return reg, a, media, info
+}
+
+func TestMutingAFakesTrackStopsItsMedia(t *testing.T) {
+	reg, _, media, info := fakeWithTracks(t)
 	video := info.Tracks[1].Sid
 	for _, muted := range []bool{true, false} {
 		if _, err := reg.MuteTrack(context.Background(), "r", "bot", video, muted); err != nil {
@@ -258,16 +266,7 @@ func TestMutingAFakesTrackStopsItsMedia(t *testing.T) {
 }
 
 func TestAFakesUnpublishedTrackStopsPlaying(t *testing.T) {
-	reg := rooms.NewRegistry(rooms.Options{IDs: ids.New(nil), EmptyTimeout: time.Minute, DepartureTimeout: time.Minute})
-	defer reg.Close()
-	media := newRecordingMedia(t, false)
-	a := admin.New(admin.Options{Registry: reg, Journal: journal.New(journal.Options{}), Media: media})
-	defer a.Close()
-	info, err := a.AddFake(context.Background(), admin.Fake{Room: "r", Identity: "bot",
-		Tracks: []admin.FakeTrack{{Kind: rooms.KindAudio}, {Kind: rooms.KindVideo}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg, a, media, info := fakeWithTracks(t)
 	camOnly := rooms.AllPermissions()
 	camOnly.CanPublishSources = []string{rooms.SourceCamera}
 	if _, err := reg.UpdateParticipant(context.Background(), "r", "bot", rooms.Update{}, &camOnly); err != nil {

@@ -13,16 +13,19 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// testdata/tone.ogg is internal/admin/assets/tone.ogg: 2 s of 440 Hz, one
-// 20 ms Opus packet per page.
-func toneOgg(t testing.TB) []byte {
+// testdata reads a file of testdata/.
+func testdata(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile("testdata/tone.ogg")
+	b, err := os.ReadFile("testdata/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
+
+// testdata/tone.ogg is internal/admin/assets/tone.ogg: 2 s of 440 Hz, one
+// 20 ms Opus packet per page.
+func toneOgg(t testing.TB) []byte { return testdata(t, "tone.ogg") }
 
 func TestParseOpusClip(t *testing.T) {
 	tone := toneOgg(t)
@@ -223,14 +226,7 @@ func TestPlayedClipsReachASubscriber(t *testing.T) {
 
 // testdata/bars.ivf is internal/admin/assets/bars.ivf: 2 s of VP8 at 15 fps,
 // 320×240, a keyframe every second.
-func barsIVF(t testing.TB) []byte {
-	t.Helper()
-	b, err := os.ReadFile("testdata/bars.ivf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func barsIVF(t testing.TB) []byte { return testdata(t, "bars.ivf") }
 
 func TestParseVP8Clip(t *testing.T) {
 	bars := barsIVF(t)
