@@ -42,22 +42,28 @@ func TestParseOpusClip(t *testing.T) {
 		{name: "headers only", in: tone[:headersLen(t, tone)], err: "no audio packets"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			c, err := ParseOpusClip(tc.in)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("ParseOpusClip: err %v, want one containing %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.Frames() != tc.packets {
-				t.Errorf("Frames() = %d, want %d", c.Frames(), tc.packets)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { parsesAs(t, "audio", tc.in, tc.packets, tc.err) })
 	}
+}
+
+// parsesAs checks that ParseClip(kind, in) fails with an error containing
+// wantErr, or, when wantErr is "", gives a clip of frames frames (returned).
+func parsesAs(t *testing.T, kind string, in []byte, frames int, wantErr string) *Clip {
+	t.Helper()
+	c, err := ParseClip(kind, in)
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("ParseClip(%s): err %v, want one containing %q", kind, err, wantErr)
+		}
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Frames() != frames {
+		t.Fatalf("Frames() = %d, want %d", c.Frames(), frames)
+	}
+	return c
 }
 
 // headersLen is the length of the first two Ogg pages (OpusHead, OpusTags).
@@ -254,18 +260,9 @@ func TestParseVP8Clip(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := ParseClip("video", tc.in)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("ParseClip: err %v, want one containing %q", err, tc.err)
-				}
+			c := parsesAs(t, "video", tc.in, tc.frames, tc.err)
+			if c == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.Frames() != tc.frames {
-				t.Fatalf("Frames() = %d, want %d", c.Frames(), tc.frames)
 			}
 			for i, f := range c.frames {
 				if f.ticks != 6000 || len(f.payloads) == 0 {
