@@ -100,11 +100,11 @@ func (c *adminClient) call(ctx context.Context, method, path string, body any) (
 }
 
 func adminCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
-		fmt.Fprint(stderr, adminUsage)
-		if len(args) == 0 {
-			return exitError{code: 2}
-		}
+	if len(args) == 0 {
+		return exitError{code: 2, msg: adminUsage}
+	}
+	if wantsHelp(args) {
+		fmt.Fprint(stdout, adminUsage)
 		return nil
 	}
 	c, err := newAdminClient(getenv)
@@ -135,10 +135,9 @@ func printJSON(w io.Writer, b []byte) error {
 
 func adminReset(ctx context.Context, c *adminClient, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("admin reset", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	what := fs.String("what", "", "comma-separated: rooms, ratelimit, journal, faults, stats (default all)")
-	if err := fs.Parse(args); err != nil {
-		return exitError{code: 2}
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
 	}
 	body := map[string]any{}
 	if *what != "" {
@@ -153,15 +152,14 @@ func adminReset(ctx context.Context, c *adminClient, args []string, stdout, stde
 
 func adminEvents(ctx context.Context, c *adminClient, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("admin events", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	follow := fs.Bool("follow", false, "stream new entries until interrupted")
 	room := fs.String("room", "", "only this room")
 	identity := fs.String("identity", "", "only this identity")
 	typ := fs.String("type", "", "only these types, comma-separated")
 	since := fs.Uint64("since", 0, "only entries after this sequence number")
 	limit := fs.Int("limit", 0, "at most this many entries (without --follow)")
-	if err := fs.Parse(args); err != nil {
-		return exitError{code: 2}
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
 	}
 	q := url.Values{}
 	for k, v := range map[string]string{"room": *room, "identity": *identity, "type": *typ} {
@@ -238,9 +236,25 @@ func followEvents(ctx context.Context, c *adminClient, q url.Values, since uint6
 	return sc.Err()
 }
 
+const faultsUsage = `usage: livekit-mock admin faults <command>
+
+  list                  print the fault rules
+  add '<rule JSON>'     add a rule given as JSON, or with flags ('admin faults add --help')
+  delete <id>           delete one rule
+  clear                 delete every rule
+`
+
 func adminFaults(ctx context.Context, c *adminClient, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return exitError{code: 2, msg: adminUsage}
+		return exitError{code: 2, msg: faultsUsage}
+	}
+	if wantsHelp(args) {
+		fmt.Fprint(stdout, faultsUsage)
+		return nil
+	}
+	if args[0] != "add" && helpFlag(args[1:]) {
+		fmt.Fprint(stdout, faultsUsage)
+		return nil
 	}
 	switch args[0] {
 	case "list":
@@ -265,7 +279,7 @@ func adminFaults(ctx context.Context, c *adminClient, args []string, stdout, std
 		}
 		return printJSON(stdout, out)
 	case "add":
-		rule, err := faultRule(args[1:], stderr)
+		rule, err := faultRule(args[1:], stdout, stderr)
 		if err != nil {
 			return err
 		}
@@ -280,7 +294,7 @@ func adminFaults(ctx context.Context, c *adminClient, args []string, stdout, std
 
 // faultRule reads a rule from one JSON argument or from flags; the server
 // validates it.
-func faultRule(args []string, stderr io.Writer) (any, error) {
+func faultRule(args []string, stdout, stderr io.Writer) (any, error) {
 	if len(args) == 1 && strings.HasPrefix(strings.TrimSpace(args[0]), "{") {
 		var v map[string]any
 		if err := json.Unmarshal([]byte(args[0]), &v); err != nil {
@@ -289,7 +303,6 @@ func faultRule(args []string, stderr io.Writer) (any, error) {
 		return v, nil
 	}
 	fs := flag.NewFlagSet("admin faults add", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	id := fs.String("id", "", "rule id (default: assigned)")
 	target := fs.String("target", "", "http or rtc")
 	action := fs.String("action", "", "latency, status (http); latency, drop, close, abort, silence (rtc)")
@@ -302,8 +315,8 @@ func faultRule(args []string, stderr io.Writer) (any, error) {
 	closeCode := fs.Int("close-code", 0, "close code (default 1011)")
 	prob := fs.Float64("probability", 0, "chance of applying, 0-1 (default 1)")
 	count := fs.Int("count", 0, "applications before the rule stops (default: until deleted)")
-	if err := fs.Parse(args); err != nil {
-		return nil, exitError{code: 2}
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return nil, err
 	}
 	rule := map[string]any{"target": *target, "action": *action}
 	match := map[string]any{}

@@ -54,7 +54,11 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 // ready, when not nil, receives the listen address once the server accepts.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
 	started := time.Now()
-	cfg, err := config.Load(args, getenv, stderr)
+	usageOut := stderr
+	if helpFlag(args) {
+		usageOut = stdout
+	}
+	cfg, err := config.Load(args, getenv, usageOut)
 	if err != nil {
 		if err == config.ErrHelp {
 			return nil
@@ -69,6 +73,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listen on port %d: %w", cfg.Port, err)
 	}
+	// PORT=0: the URLs derived from the port name the one bound.
+	cfg.WSURL = withBoundPort(cfg.WSURL, cfg.Port, ln.Addr())
 
 	idgen := ids.New(nil)
 	// figures is set below, before the server starts and so before any room
@@ -200,18 +206,34 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	hooks.Start()
 
-	mode := cfg.Environment
-	log.Info("livekit-mock listening", "addr", ln.Addr().String(), "apiKey", cfg.APIKey, "mode", mode,
-		"version", version, "ws_url", cfg.WSURL)
-	if !cfg.Production() {
-		log.Info("development mode: token-service and admin endpoints are open to any caller")
-	}
+	logStart(log, cfg, ln.Addr(), engine.Port())
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
 	err = srv.Serve(ctx, ln)
 	log.Info("livekit-mock stopped")
 	return err
+}
+
+// logStart says where the server listens, with the ports actually bound
+// (PORT=0 and the default RTC_UDP_PORT pick them), the dashboard's address,
+// and who can reach it.
+func logStart(log *slog.Logger, cfg *config.Config, addr net.Addr, udpPort int) {
+	base := "http://" + addr.String()
+	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		base = "http://127.0.0.1:" + strconv.Itoa(tcp.Port)
+	}
+	log.Info("livekit-mock listening", "addr", addr.String(), "rtc_udp_port", udpPort, "apiKey", cfg.APIKey,
+		"mode", cfg.Environment, "version", version, "ws_url", cfg.WSURL)
+	if cfg.AdminAPI {
+		log.Info("dashboard and test control", "url", base+"/")
+	}
+	if cfg.Loopback() {
+		log.Info("listening on loopback only; BIND=0.0.0.0 serves other machines")
+	}
+	if !cfg.Production() {
+		log.Info("development mode: token-service and admin endpoints are open to any caller")
+	}
 }
 
 // webhookDrain bounds how long shutdown waits for queued webhooks.
@@ -281,8 +303,13 @@ func connectCluster(ctx context.Context, cfg *config.Config, log *slog.Logger, n
 // instanceURL is INSTANCE_URL, with the bound port when PORT=0 left it
 // unknown in the default.
 func instanceURL(cfg *config.Config, addr net.Addr) string {
-	u := cfg.InstanceURL
-	if tcp, ok := addr.(*net.TCPAddr); ok && cfg.Port == 0 && strings.HasSuffix(u, ":0") {
+	return withBoundPort(cfg.InstanceURL, cfg.Port, addr)
+}
+
+// withBoundPort replaces the ":0" a default URL got from PORT=0 with the
+// port actually bound.
+func withBoundPort(u string, port int, addr net.Addr) string {
+	if tcp, ok := addr.(*net.TCPAddr); ok && port == 0 && strings.HasSuffix(u, ":0") {
 		u = strings.TrimSuffix(u, "0") + strconv.Itoa(tcp.Port)
 	}
 	return u

@@ -16,9 +16,22 @@ import (
 	"github.com/livekit-mock/livekit-mock/internal/names"
 )
 
+const tokenUsage = `usage: livekit-mock token <command>
+
+  create [--room R] [--identity I] [--name N] [--metadata M] [--ttl 1h] [--grant G[,G]] [--caller] [--json]
+                        print a token signed with LIVEKIT_API_KEY / LIVEKIT_API_SECRET, like 'lk token create'
+  verify <jwt>          print a token's claims, or why it is invalid
+
+'livekit-mock token create --help' lists the grants.
+`
+
 func tokenCommand(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return exitError{code: 2, msg: "usage: livekit-mock token create|verify ..."}
+		return exitError{code: 2, msg: tokenUsage}
+	}
+	if wantsHelp(args) {
+		fmt.Fprint(stdout, tokenUsage)
+		return nil
 	}
 	switch args[0] {
 	case "create":
@@ -42,7 +55,6 @@ func (g *grantList) Set(s string) error { *g = append(*g, strings.Split(s, ",").
 
 func tokenCreate(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	room := fs.String("room", "", "room name (video.room)")
 	identity := fs.String("identity", "", "participant identity (sub)")
 	name := fs.String("name", "", "display name (default the identity)")
@@ -50,10 +62,14 @@ func tokenCreate(args []string, getenv func(string) string, stdout, stderr io.Wr
 	ttl := fs.Duration("ttl", time.Hour, "validity")
 	caller := fs.Bool("caller", false, "mint a caller bearer for production mode, signed with JWT_SECRET")
 	var grants grantList
-	fs.Var(&grants, "grant", "grants to set, repeatable or comma-separated: roomJoin, roomCreate, roomList, roomAdmin, roomRecord, canPublish, canSubscribe, canPublishData, canUpdateOwnMetadata, hidden, agent (default roomJoin,canPublish,canSubscribe,canPublishData with --room)")
+	fs.Var(&grants, "grant", "grants to set, repeatable or comma-separated: roomJoin, roomCreate, roomList, roomAdmin, roomRecord, canPublish, canSubscribe, canPublishData, canUpdateOwnMetadata, hidden, agent (default with --room: roomJoin,canPublish,canSubscribe,canPublishData; any --grant replaces the whole default, so list every grant you want)")
 	jsonOut := fs.Bool("json", false, "print JSON with the token and its expiry")
-	if err := fs.Parse(args); err != nil {
-		return exitError{code: 2}
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: livekit-mock token create [flags]\n\nThe key pair is LIVEKIT_API_KEY / LIVEKIT_API_SECRET from the environment.")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
 	}
 	cfg, err := keyPair(getenv)
 	if err != nil {
@@ -139,6 +155,10 @@ func tokenCreate(args []string, getenv func(string) string, stdout, stderr io.Wr
 }
 
 func tokenVerify(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if wantsHelp(args) || helpFlag(args) {
+		fmt.Fprintln(stdout, "usage: livekit-mock token verify <jwt>\n\nPrints the token's claims if one of the configured keys (LIVEKIT_API_KEY / LIVEKIT_API_SECRET,\nLIVEKIT_KEYS) signed it and it is valid now; otherwise says why and exits 1.")
+		return nil
+	}
 	if len(args) != 1 {
 		return exitError{code: 2, msg: "usage: livekit-mock token verify <jwt>"}
 	}
@@ -156,6 +176,10 @@ func tokenVerify(args []string, getenv func(string) string, stdout, stderr io.Wr
 }
 
 func healthcheck(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if wantsHelp(args) || helpFlag(args) {
+		fmt.Fprintln(stdout, "usage: livekit-mock healthcheck [URL]\n\nExits 0 when the server answers GET /health with 200 within 3 s, 1 otherwise.\nThe server is URL, or $LIVEKIT_MOCK_URL, or http://127.0.0.1:$PORT (PORT default 7880).")
+		return nil
+	}
 	base := getenv("LIVEKIT_MOCK_URL")
 	if base == "" {
 		port := getenv("PORT")

@@ -5,11 +5,14 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/livekit-mock/livekit-mock/internal/config"
 )
 
 func main() {
@@ -29,6 +32,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cmd := "serve"
 	if len(args) > 0 && (args[0] == "serve" || args[0] == "token" || args[0] == "healthcheck" || args[0] == "admin" || args[0] == "version" || args[0] == "help") {
 		cmd, args = args[0], args[1:]
+	} else if wantsHelp(args) { // the commands first, then the server's settings
+		cmd = "help"
 	}
 	var err error
 	switch cmd {
@@ -41,13 +46,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "admin":
 		err = adminCommand(ctx, args, getenv, stdout, stderr)
 	case "version":
+		if wantsHelp(args) {
+			fmt.Fprintln(stdout, "usage: livekit-mock version\n\nPrints the version of LiveKit's protocol the server follows.")
+			break
+		}
 		fmt.Fprintln(stdout, version)
 	case "help":
 		fmt.Fprint(stdout, usage)
+		fmt.Fprintln(stdout, "\nServer settings (serve), each a flag or an environment variable:")
+		config.PrintSettings(stdout)
 	}
 	var ee exitError
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, helpShown{}):
 		return 0
 	case errors.As(err, &ee):
 		if ee.msg != "" {
@@ -77,4 +88,45 @@ Usage:
   livekit-mock healthcheck              exit 0 when the server on $PORT answers /health
   livekit-mock admin reset|events|faults   test control of a running server (see 'livekit-mock admin help')
   livekit-mock version                  print the version
+
+Every command answers --help (or -h).
 `
+
+// wantsHelp reports whether a command's arguments ask for its usage.
+func wantsHelp(args []string) bool {
+	return len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help" || args[0] == "help")
+}
+
+// helpFlag reports whether args hold -h or --help before any "--".
+func helpFlag(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if a == "-h" || a == "--help" || a == "-help" {
+			return true
+		}
+	}
+	return false
+}
+
+// parseFlags parses a subcommand's flags: --help prints them to stdout and
+// ends the command with exit 0 (helpShown), a bad flag exits 2.
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	if helpFlag(args) {
+		fs.SetOutput(stdout)
+	}
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
+		return helpShown{}
+	case err != nil:
+		return exitError{code: 2}
+	}
+	return nil
+}
+
+// helpShown ends a command whose usage was asked for and printed: exit 0.
+type helpShown struct{}
+
+func (helpShown) Error() string { return "usage printed" }

@@ -7,8 +7,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"net"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -222,5 +224,70 @@ func TestHealthCountsLiveSessions(t *testing.T) {
 	http.DefaultClient.CloseIdleConnections()
 	if h["rooms"] != float64(1) || h["participants"] != float64(1) || h["connections"] != float64(1) {
 		t.Fatalf("/health %v, want 1 room, 1 participant, 1 connection", h)
+	}
+}
+
+// freePortPair finds a TCP port p that is free with UDP port p+2 free too,
+// as the default media port needs.
+func freePortPair(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if p+2 > 65535 {
+			continue
+		}
+		u, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(p+2))
+		if err != nil {
+			continue
+		}
+		u.Close()
+		return p
+	}
+	t.Fatal("no free port pair")
+	return 0
+}
+
+// Two instances on one machine started with nothing but PORT different both
+// serve: the media port follows PORT, and the start-up log names both ports
+// and the dashboard.
+func TestTwoInstancesDifferOnlyInPort(t *testing.T) {
+	var stops []func() error
+	for range 2 {
+		port := freePortPair(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		ready, errc, logs := make(chan string, 1), make(chan error, 1), &syncBuffer{}
+		env := map[string]string{"PORT": strconv.Itoa(port)}
+		go func() { errc <- serve(ctx, nil, envOf(env), io.Discard, logs, ready) }()
+		select {
+		case addr := <-ready:
+			if addr != "127.0.0.1:"+strconv.Itoa(port) {
+				t.Errorf("listening on %s, want loopback port %d", addr, port)
+			}
+		case err := <-errc:
+			cancel()
+			t.Fatalf("instance on port %d did not start: %v\n%s", port, err, logs.String())
+		}
+		stops = append(stops, func() error { cancel(); return <-errc })
+		for _, want := range []string{"rtc_udp_port=" + strconv.Itoa(port+2), "url=http://127.0.0.1:" + strconv.Itoa(port) + "/", "loopback only"} {
+			if !strings.Contains(logs.String(), want) {
+				t.Errorf("start-up log lacks %q:\n%s", want, logs.String())
+			}
+		}
+		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/health")
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("instance on %d: %v %v", port, err, resp)
+		}
+		resp.Body.Close()
+	}
+	http.DefaultClient.CloseIdleConnections()
+	for _, stop := range stops {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
 	}
 }

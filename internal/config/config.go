@@ -78,6 +78,26 @@ type Config struct {
 	LogFormat string
 }
 
+// DefaultUDPPort is LiveKit's pairing of ports: the media port is the HTTP
+// port plus two (7880 → 7882), and a free one when the HTTP port is (0) or
+// when plus two would leave the range.
+func DefaultUDPPort(httpPort int) int {
+	if httpPort == 0 || httpPort+2 > 65535 {
+		return 0
+	}
+	return httpPort + 2
+}
+
+// Loopback reports whether the server listens on a loopback address only
+// (the default), and so is out of reach of other machines.
+func (c *Config) Loopback() bool {
+	if c.Bind == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(strings.Trim(c.Bind, "[]"))
+	return err == nil && a.IsLoopback()
+}
+
 // Production reports whether ENVIRONMENT=production.
 func (c *Config) Production() bool { return c.Environment == Production }
 
@@ -107,7 +127,7 @@ type setting struct {
 // settings lists every variable in the order `--help` prints them.
 var settings = []setting{
 	{"PORT", "port", "7880", "HTTP and WebSocket port"},
-	{"BIND", "bind", "", "listen address (default all interfaces)"},
+	{"BIND", "bind", "127.0.0.1", "listen address (0.0.0.0: every interface)"},
 	{"LIVEKIT_API_KEY", "api-key", "devkey", "API key tokens are minted with"},
 	{"LIVEKIT_API_SECRET", "api-secret", "secret", "API secret tokens are minted with"},
 	{"LIVEKIT_KEYS", "keys", "", "more accepted key pairs, 'key: secret' one per line or comma-separated"},
@@ -132,8 +152,8 @@ var settings = []setting{
 	{"RTC_MESSAGE_BURST", "rtc-message-burst", "40", "JSON dialect message burst per connection"},
 	{"RTC_MAX_MESSAGE_BYTES", "rtc-max-message-bytes", "65536", "JSON dialect frame cap in bytes"},
 	{"RTC_OUTBOX", "rtc-outbox", "256", "messages queued per connection before it is a slow consumer"},
-	{"RTC_UDP_PORT", "rtc-udp-port", "7882", "WebRTC media port (one muxed UDP port)"},
-	{"NODE_IP", "node-ip", "", "address advertised in ICE candidates (default first non-loopback address or 127.0.0.1)"},
+	{"RTC_UDP_PORT", "rtc-udp-port", "", "WebRTC media port, one muxed UDP port (default PORT+2; a free one when PORT is 0)"},
+	{"NODE_IP", "node-ip", "", "address advertised in ICE candidates (default 127.0.0.1 when BIND is loopback, else the first non-loopback address)"},
 	{"ICE_SERVERS", "ice-servers", "", "STUN/TURN URLs handed to clients (comma-separated)"},
 	{"WEBHOOK_URLS", "webhook-urls", "", "webhook receivers (comma-separated)"},
 	{"WEBHOOK_API_KEY", "webhook-api-key", "", "key that signs webhooks (default LIVEKIT_API_KEY)"},
@@ -147,6 +167,18 @@ var settings = []setting{
 	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 	{"LOG_FORMAT", "log-format", "text", "text or json"},
 	{"DEBUG", "debug", "", "any non-empty value other than false/0 means LOG_LEVEL=debug"},
+}
+
+// PrintSettings lists every setting with its flag, variable and default, as
+// `livekit-mock serve --help` does.
+func PrintSettings(w io.Writer) {
+	for _, s := range settings {
+		def := ""
+		if s.def != "" {
+			def = fmt.Sprintf(" (default %q)", s.def)
+		}
+		fmt.Fprintf(w, "  --%s, %s\n    \t%s%s\n", s.flag, s.env, s.usage, def)
+	}
 }
 
 // ErrHelp is returned when --help was asked for; the usage has been printed.
@@ -166,7 +198,7 @@ func Load(args []string, getenv func(string) string, out io.Writer) (*Config, er
 		vals[s.env] = fs.String(s.flag, v, fmt.Sprintf("%s (%s)", s.usage, s.env))
 	}
 	fs.Usage = func() {
-		fmt.Fprintln(out, "Usage: livekit-mock [serve] [flags]\n\nEvery flag has an environment variable of the same meaning, shown in brackets.")
+		fmt.Fprintln(out, "Usage: livekit-mock [serve] [flags]\n\nEvery flag has an environment variable of the same meaning, shown in brackets.\nOther commands: livekit-mock help.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -297,10 +329,17 @@ func build(get func(string) string) (*Config, error) {
 	c.RTCMessageBurst = intIn("RTC_MESSAGE_BURST", 1, 1_000_000)
 	c.RTCMaxMessageBytes = int64(intIn("RTC_MAX_MESSAGE_BYTES", 512, 64<<20))
 	c.RTCOutbox = intIn("RTC_OUTBOX", 1, 1_000_000)
-	c.RTCUDPPort = intIn("RTC_UDP_PORT", 0, 65535)
+	if get("RTC_UDP_PORT") == "" {
+		c.RTCUDPPort = DefaultUDPPort(c.Port)
+	} else {
+		c.RTCUDPPort = intIn("RTC_UDP_PORT", 0, 65535)
+	}
 	c.NodeIP = get("NODE_IP")
 	if c.NodeIP == "" {
-		c.NodeIP = firstNonLoopback()
+		c.NodeIP = "127.0.0.1"
+		if !c.Loopback() {
+			c.NodeIP = firstNonLoopback()
+		}
 	} else if _, err := netip.ParseAddr(c.NodeIP); err != nil {
 		bad("NODE_IP", "must be an IP address")
 	}

@@ -114,3 +114,50 @@ func TestDebugMeansDebug(t *testing.T) {
 		}
 	}
 }
+
+// Two instances started with only PORT different must both serve: the media
+// port follows the HTTP port (LiveKit's 7880/7882 pairing), and a server on
+// a port picked by the system picks its media port the same way.
+func TestUDPPortFollowsThePort(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want int
+	}{
+		{nil, 7882},
+		{map[string]string{"PORT": "7890"}, 7892},
+		{map[string]string{"PORT": "0"}, 0},
+		{map[string]string{"PORT": "65534"}, 0},
+		{map[string]string{"PORT": "7890", "RTC_UDP_PORT": "9999"}, 9999},
+	} {
+		c, err := load(t, nil, tc.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.RTCUDPPort != tc.want {
+			t.Errorf("%v: RTC_UDP_PORT %d, want %d", tc.env, c.RTCUDPPort, tc.want)
+		}
+	}
+}
+
+// The default listens on loopback only, as LiveKit's development mode does,
+// and then advertises loopback candidates; BIND=0.0.0.0 opens it up.
+func TestBindDefaultsToLoopback(t *testing.T) {
+	c, err := load(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Bind != "127.0.0.1" || !c.Loopback() || c.NodeIP != "127.0.0.1" {
+		t.Fatalf("bind %q loopback %v node ip %q", c.Bind, c.Loopback(), c.NodeIP)
+	}
+	c, err = load(t, nil, map[string]string{"BIND": "0.0.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Loopback() {
+		t.Fatal("0.0.0.0 counted as loopback")
+	}
+	c, err = load(t, nil, map[string]string{"BIND": "0.0.0.0", "NODE_IP": "192.0.2.7"})
+	if err != nil || c.NodeIP != "192.0.2.7" {
+		t.Fatalf("%v %+v", err, c)
+	}
+}
