@@ -16,6 +16,7 @@ test: test-go test-interop ## every test: Go (race on) and the SDK interop suite
 
 test-go:
 	$(GO) test -race -count=1 $(PKGS)
+	cd test/embed && $(GO) test -race -count=1 ./...
 
 interop/node_modules: interop/package.json interop/package-lock.json
 	cd interop && npm ci --no-audit --no-fund

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/livekit-mock/livekit-mock/internal/config"
+	"github.com/livekit-mock/livekit-mock/livekitmock"
 )
 
 func main() {
@@ -50,7 +51,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			fmt.Fprintln(stdout, "usage: livekit-mock version\n\nPrints the version of LiveKit's protocol the server follows.")
 			break
 		}
-		fmt.Fprintln(stdout, version)
+		fmt.Fprintln(stdout, livekitmock.Version)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		fmt.Fprintln(stdout, "\nServer settings (serve), each a flag or an environment variable:")

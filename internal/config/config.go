@@ -187,6 +187,17 @@ var ErrHelp = flag.ErrHelp
 // Load reads the configuration from getenv and args (flags win over the
 // environment). Usage and flag errors go to out.
 func Load(args []string, getenv func(string) string, out io.Writer) (*Config, error) {
+	vals, err := Parse(args, getenv, out)
+	if err != nil {
+		return nil, err
+	}
+	return FromSettings(vals)
+}
+
+// Parse reads the raw settings, by variable name, from getenv and args
+// (flags win over the environment); unset ones are absent. Usage and flag
+// errors go to out.
+func Parse(args []string, getenv func(string) string, out io.Writer) (map[string]string, error) {
 	fs := flag.NewFlagSet("livekit-mock", flag.ContinueOnError)
 	fs.SetOutput(out)
 	vals := make(map[string]*string, len(settings))
@@ -196,6 +207,15 @@ func Load(args []string, getenv func(string) string, out io.Writer) (*Config, er
 			v = s.def
 		}
 		vals[s.env] = fs.String(s.flag, v, fmt.Sprintf("%s (%s)", s.usage, s.env))
+	}
+	set := func() map[string]string {
+		m := make(map[string]string, len(vals))
+		for k, v := range vals {
+			if *v != "" {
+				m[k] = *v
+			}
+		}
+		return m
 	}
 	fs.Usage = func() {
 		fmt.Fprintln(out, "Usage: livekit-mock [serve] [flags]\n\nEvery flag has an environment variable of the same meaning, shown in brackets.\nOther commands: livekit-mock help.")
@@ -207,7 +227,32 @@ func Load(args []string, getenv func(string) string, out io.Writer) (*Config, er
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	get := func(k string) string { return strings.TrimSpace(*vals[k]) }
+	return set(), nil
+}
+
+// FromSettings validates settings given by variable name (as Parse returns
+// them, or as a program embedding the server writes them); absent ones take
+// their defaults. A name that is not a setting is refused.
+func FromSettings(m map[string]string) (*Config, error) {
+	defaults := make(map[string]string, len(settings))
+	for _, s := range settings {
+		defaults[s.env] = s.def
+	}
+	var errs []error
+	for k := range m {
+		if _, ok := defaults[k]; !ok {
+			errs = append(errs, &Error{Var: k, Reason: "is not a setting of livekit-mock"})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	get := func(k string) string {
+		if v, ok := m[k]; ok && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+		return defaults[k]
+	}
 	return build(get)
 }
 

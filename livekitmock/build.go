@@ -1,4 +1,4 @@
-package main
+package livekitmock
 
 import (
 	"context"
@@ -30,10 +30,15 @@ import (
 	"github.com/livekit-mock/livekit-mock/internal/webhook"
 )
 
+// version is the LiveKit server version the mock reports.
 const version = httpapi.Version
 
-// newLogger builds the slog logger the configuration asks for.
+// newLogger builds the slog logger the configuration asks for; nil w
+// discards the logs.
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	if w == nil {
+		return slog.New(slog.DiscardHandler)
+	}
 	level := slog.LevelInfo
 	switch cfg.LogLevel {
 	case "debug":
@@ -50,28 +55,18 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// serve builds everything in dependency order and runs until ctx ends.
-// ready, when not nil, receives the listen address once the server accepts.
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
+// build constructs everything in dependency order, registers its closing in
+// the same place, and returns once the listener accepts. Nothing is served
+// until s.run.
+func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, error) {
 	started := time.Now()
-	usageOut := stderr
-	if helpFlag(args) {
-		usageOut = stdout
-	}
-	cfg, err := config.Load(args, getenv, usageOut)
-	if err != nil {
-		if err == config.ErrHelp {
-			return nil
-		}
-		return exitError{code: 2, msg: "livekit-mock: " + err.Error()}
-	}
-	log := newLogger(cfg, stderr)
+	log := newLogger(cfg, logOut)
 	policy, _ := names.ParsePolicy(cfg.NamePolicy)
 	now := time.Now
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.Port)))
 	if err != nil {
-		return fmt.Errorf("listen on port %d: %w", cfg.Port, err)
+		return nil, fmt.Errorf("listen on port %d: %w", cfg.Port, err)
 	}
 	// PORT=0: the URLs derived from the port name the one bound.
 	cfg.WSURL = withBoundPort(cfg.WSURL, cfg.Port, ln.Addr())
@@ -93,7 +88,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	shared, err := connectCluster(ctx, cfg, log, now, jour)
 	if err != nil {
 		_ = ln.Close()
-		return err
+		return nil, err
 	}
 	registry := rooms.NewRegistry(rooms.Options{
 		Observer: observers(
@@ -120,7 +115,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	engine, err := rtc.NewEngine(rtc.Options{UDPPort: cfg.RTCUDPPort, NodeIP: cfg.NodeIP, Logger: log})
 	if err != nil {
 		_ = ln.Close()
-		return fmt.Errorf("RTC_UDP_PORT %d: %w", cfg.RTCUDPPort, err)
+		if shared != nil {
+			_ = shared.Close(ctx)
+		}
+		return nil, fmt.Errorf("RTC_UDP_PORT %d: %w", cfg.RTCUDPPort, err)
 	}
 
 	figures = metrics.New(metrics.Options{Now: now, Version: version, Mode: cfg.Environment,
@@ -199,7 +197,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			_ = engine.Close()
 			registry.Close()
 			_ = shared.Close(ctx)
-			return exitError{code: 2, msg: "livekit-mock: " + err.Error()}
+			return nil, err
 		}
 		log.Info("cluster: sharing rate limits, figures and rooms through Redis", "instance", shared.InstanceID(),
 			"instance_url", shared.InstanceURL(), "redis", cluster.Redact(cfg.RedisURL))
@@ -207,12 +205,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	hooks.Start()
 
 	logStart(log, cfg, ln.Addr(), engine.Port())
-	if ready != nil {
-		ready <- ln.Addr().String()
-	}
-	err = srv.Serve(ctx, ln)
-	log.Info("livekit-mock stopped")
-	return err
+	return &Server{cfg: cfg, log: log, srv: srv, ln: ln, issuer: issuer, udpPort: engine.Port(), started: started}, nil
 }
 
 // logStart says where the server listens, with the ports actually bound
@@ -295,7 +288,7 @@ func connectCluster(ctx context.Context, cfg *config.Config, log *slog.Logger, n
 		},
 	})
 	if err != nil {
-		return nil, exitError{code: 2, msg: "livekit-mock: " + err.Error()}
+		return nil, err
 	}
 	return c, nil
 }
