@@ -119,16 +119,15 @@ func (s *Server) URL() string { return "http://" + s.hostPort() }
 func (s *Server) WSURL() string { return "ws://" + s.hostPort() }
 
 func (s *Server) hostPort() string {
-	host := s.cfg.Bind
-	if a, ok := s.ln.Addr().(*net.TCPAddr); ok {
-		if a.IP.IsUnspecified() {
-			host = "127.0.0.1"
-		} else {
-			host = a.IP.String()
-		}
-		return net.JoinHostPort(host, strconv.Itoa(a.Port))
+	a, ok := s.ln.Addr().(*net.TCPAddr)
+	if !ok {
+		return s.ln.Addr().String()
 	}
-	return s.ln.Addr().String()
+	host := a.IP.String()
+	if a.IP.IsUnspecified() { // listening everywhere: reach it on loopback
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(a.Port))
 }
 
 // UDPPort is the one UDP port that carries every participant's media.
