@@ -29,7 +29,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	s, err := livekitmock.Start(ctx, livekitmock.Config{Settings: settings, Log: stderr})
 	if err != nil {
-		return exitError{code: 1, msg: "livekit-mock: " + strings.TrimPrefix(err.Error(), "livekitmock: ")}
+		// Redis out of reach, a port taken, an instance id in use: the
+		// configuration cannot run here (exit 2, as a bad value).
+		return exitError{code: 2, msg: "livekit-mock: " + strings.TrimPrefix(err.Error(), "livekitmock: ")}
 	}
 	if ready != nil {
 		ready <- strings.TrimPrefix(s.URL(), "http://")

@@ -248,7 +248,7 @@ func FromSettings(m map[string]string) (*Config, error) {
 		return nil, errors.Join(errs...)
 	}
 	get := func(k string) string {
-		if v, ok := m[k]; ok && strings.TrimSpace(v) != "" {
+		if v, ok := m[k]; ok { // present, even blank: ALLOWED_ORIGINS=" " allows none
 			return strings.TrimSpace(v)
 		}
 		return defaults[k]

@@ -15,9 +15,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/livekit-mock/livekit-mock/internal/auth"
+	"github.com/livekit-mock/livekit-mock/internal/lkproto"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 	"github.com/livekit-mock/livekit-mock/internal/roomservice"
-	"github.com/livekit-mock/livekit-mock/internal/webhook"
 )
 
 // The Twirp framing of LiveKit's RoomService (SPEC §3.1 twirp group,
@@ -104,7 +104,7 @@ func method[Req proto.Message](newReq func() Req, call func(context.Context, *au
 func participantsProto(ps []rooms.ParticipantInfo) []*livekit.ParticipantInfo {
 	out := make([]*livekit.ParticipantInfo, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, webhook.ParticipantProto(p, ""))
+		out = append(out, lkproto.Participant(p, ""))
 	}
 	return out
 }
@@ -121,7 +121,7 @@ func roomServiceMethods(s *roomservice.Service) map[string]twirpMethod {
 				if err != nil {
 					return nil, err
 				}
-				return webhook.RoomProto(info), nil
+				return lkproto.Room(info), nil
 			}),
 		"ListRooms": method(func() *livekit.ListRoomsRequest { return &livekit.ListRoomsRequest{} },
 			func(ctx context.Context, c *auth.Claims, r *livekit.ListRoomsRequest) (proto.Message, error) {
@@ -131,7 +131,7 @@ func roomServiceMethods(s *roomservice.Service) map[string]twirpMethod {
 				}
 				out := &livekit.ListRoomsResponse{Rooms: make([]*livekit.Room, 0, len(list))}
 				for _, ri := range list {
-					out.Rooms = append(out.Rooms, webhook.RoomProto(ri))
+					out.Rooms = append(out.Rooms, lkproto.Room(ri))
 				}
 				return out, nil
 			}),
@@ -153,7 +153,7 @@ func roomServiceMethods(s *roomservice.Service) map[string]twirpMethod {
 				if err != nil {
 					return nil, err
 				}
-				return webhook.ParticipantProto(p, ""), nil
+				return lkproto.Participant(p, ""), nil
 			}),
 		"RemoveParticipant": method(func() *livekit.RoomParticipantIdentity { return &livekit.RoomParticipantIdentity{} },
 			func(ctx context.Context, c *auth.Claims, r *livekit.RoomParticipantIdentity) (proto.Message, error) {
@@ -165,7 +165,7 @@ func roomServiceMethods(s *roomservice.Service) map[string]twirpMethod {
 				if err != nil {
 					return nil, err
 				}
-				return &livekit.MuteRoomTrackResponse{Track: webhook.TrackProto(t)}, nil
+				return &livekit.MuteRoomTrackResponse{Track: lkproto.Track(t)}, nil
 			}),
 		"UpdateParticipant": method(func() *livekit.UpdateParticipantRequest { return &livekit.UpdateParticipantRequest{} },
 			func(ctx context.Context, c *auth.Claims, r *livekit.UpdateParticipantRequest) (proto.Message, error) {
@@ -173,14 +173,14 @@ func roomServiceMethods(s *roomservice.Service) map[string]twirpMethod {
 					Room: r.Room, Identity: r.Identity, Name: r.Name, Metadata: r.Metadata, Attributes: r.Attributes,
 				}
 				if r.Permission != nil {
-					perm := webhook.PermissionFrom(r.Permission)
+					perm := lkproto.PermissionFrom(r.Permission)
 					req.Permission = &perm
 				}
 				p, err := s.UpdateParticipant(ctx, c, req)
 				if err != nil {
 					return nil, err
 				}
-				return webhook.ParticipantProto(p, ""), nil
+				return lkproto.Participant(p, ""), nil
 			}),
 		"UpdateSubscriptions": method(func() *livekit.UpdateSubscriptionsRequest { return &livekit.UpdateSubscriptionsRequest{} },
 			func(ctx context.Context, c *auth.Claims, r *livekit.UpdateSubscriptionsRequest) (proto.Message, error) {
@@ -206,7 +206,7 @@ func roomServiceMethods(s *roomservice.Service) map[string]twirpMethod {
 				if err != nil {
 					return nil, err
 				}
-				return webhook.RoomProto(info), nil
+				return lkproto.Room(info), nil
 			}),
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/livekit-mock/livekit-mock/internal/lkproto"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 	"github.com/livekit-mock/livekit-mock/internal/rtc"
 	"github.com/livekit-mock/livekit-mock/internal/signal/pbwire"
@@ -488,7 +489,7 @@ func (h *lkHandler) addTrack(a pbwire.AddTrackRequest) {
 		}
 		return
 	}
-	h.send(pbwire.TrackPublished(a.CID, trackOf(t)))
+	h.send(pbwire.TrackPublished(a.CID, lkproto.Track(t)))
 	if h.media != nil {
 		h.media.addedTrack(a.CID, t)
 	}
@@ -554,16 +555,16 @@ func (e lkEncoder) encode(ev rooms.Event) (int, []byte, bool) {
 	}
 	switch ev.Kind {
 	case rooms.EventJoined:
-		others := make([]pbwire.Participant, 0, len(ev.Room.Participants))
+		others := make([]rooms.ParticipantInfo, 0, len(ev.Room.Participants))
 		for _, p := range ev.Room.Participants {
-			others = append(others, participantOf(asSeen(p), ""))
+			others = append(others, asSeen(p))
 		}
-		room := roomOf(*ev.Room)
+		room := lkproto.Room(*ev.Room)
 		room.NumParticipants = uint32(len(others) + 1)
 		return e.frame(pbwire.JoinResponse(pbwire.Join{
 			Room:        room,
-			Participant: participantOf(ev.Participant, ""),
-			Others:      others,
+			Participant: lkproto.Participant(ev.Participant, ""),
+			Others:      lkproto.Participants(others, ""),
 			Server:      e.o.Server,
 			ICEServers:  e.o.ICEServers,
 		}))
@@ -573,24 +574,24 @@ func (e lkEncoder) encode(ev rooms.Event) (int, []byte, bool) {
 			// which the real server sends before any update listing it.
 			return 0, nil, false
 		}
-		return e.frame(pbwire.ParticipantUpdate(participantOf(ev.Participant, "")))
+		return e.frame(pbwire.ParticipantUpdate(lkproto.Participant(ev.Participant, "")))
 	case rooms.EventTrackUnpublished:
 		if ev.Participant.Identity == e.identity && ev.Reason == rooms.ReasonAdmin {
 			// The server took the track away (its permission was revoked):
 			// the publisher is told, as LiveKit tells it.
 			return e.frame(pbwire.TrackUnpublished(ev.Track.Sid))
 		}
-		return e.frame(pbwire.ParticipantUpdate(participantOf(ev.Participant, "")))
+		return e.frame(pbwire.ParticipantUpdate(lkproto.Participant(ev.Participant, "")))
 	case rooms.EventParticipantJoined, rooms.EventParticipantUpdated, rooms.EventTrackMuted:
-		return e.frame(pbwire.ParticipantUpdate(participantOf(ev.Participant, "")))
+		return e.frame(pbwire.ParticipantUpdate(lkproto.Participant(ev.Participant, "")))
 	case rooms.EventParticipantLeft:
-		return e.frame(pbwire.ParticipantUpdate(participantOf(ev.Participant, string(ev.Reason))))
+		return e.frame(pbwire.ParticipantUpdate(lkproto.Participant(ev.Participant, ev.Reason)))
 	case rooms.EventRoomUpdated:
 		if ev.Room == nil {
 			return 0, nil, false
 		}
-		r := roomOf(*ev.Room)
-		r.SID, r.Name = ev.RoomSid, ev.RoomName
+		r := lkproto.Room(*ev.Room)
+		r.Sid, r.Name = ev.RoomSid, ev.RoomName
 		return e.frame(pbwire.RoomUpdate(r))
 	case rooms.EventDataReceived:
 		e.deliver(ev.Data)
@@ -622,58 +623,4 @@ func (e lkEncoder) deliver(d *rooms.DataPacket) {
 	}
 	// A channel not open yet, or gone, loses the packet as a lossy link would.
 	_ = e.peer.SendData(d.Reliable, raw)
-}
-
-func roomOf(r rooms.RoomInfo) pbwire.Room {
-	return pbwire.Room{
-		SID:              r.Sid,
-		Name:             r.Name,
-		Metadata:         r.Metadata,
-		EmptyTimeout:     uint32(r.EmptyTimeout / time.Second),
-		DepartureTimeout: uint32(r.DepartureTimeout / time.Second),
-		MaxParticipants:  uint32(max(r.MaxParticipants, 0)),
-		CreatedAt:        r.CreatedAt,
-		NumParticipants:  uint32(len(r.Participants)),
-	}
-}
-
-func participantOf(p rooms.ParticipantInfo, reason string) pbwire.Participant {
-	out := pbwire.Participant{
-		SID:        p.Sid,
-		Identity:   p.Identity,
-		Name:       p.Name,
-		Metadata:   p.Metadata,
-		Attributes: p.Attributes,
-		State:      pbwire.ParticipantState(p.State),
-		Version:    p.Version,
-		Permission: pbwire.Permission{
-			CanSubscribe:      p.Permission.CanSubscribe,
-			CanPublish:        p.Permission.CanPublish,
-			CanPublishData:    p.Permission.CanPublishData,
-			CanUpdateMetadata: p.Permission.CanUpdateMetadata,
-			Hidden:            p.Permission.Hidden,
-			CanPublishSources: p.Permission.CanPublishSources,
-		},
-		JoinedAt:         p.JoinedAt,
-		Kind:             p.Kind,
-		IsPublisher:      len(p.Tracks) > 0,
-		DisconnectReason: reason,
-	}
-	for _, t := range p.Tracks {
-		out.Tracks = append(out.Tracks, trackOf(t))
-	}
-	return out
-}
-
-func trackOf(t rooms.TrackInfo) pbwire.Track {
-	return pbwire.Track{
-		SID:      t.Sid,
-		Kind:     t.Kind,
-		Name:     t.Name,
-		Source:   t.Source,
-		Muted:    t.Muted,
-		Width:    t.Width,
-		Height:   t.Height,
-		MimeType: t.MimeType,
-	}
 }

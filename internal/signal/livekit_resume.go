@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/livekit-mock/livekit-mock/internal/lkproto"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 	"github.com/livekit-mock/livekit-mock/internal/rtc"
 	"github.com/livekit-mock/livekit-mock/internal/signal/pbwire"
@@ -416,7 +417,7 @@ func (r *resumeSink) Send(ev rooms.Event) bool {
 	if ev.Room == nil {
 		return true
 	}
-	room := roomOf(*ev.Room)
+	room := lkproto.Room(*ev.Room)
 	room.NumParticipants++ // the snapshot leaves the resumed participant out
 	b, err = pbwire.RoomUpdate(room).Encode(0)
 	if err != nil {
@@ -434,13 +435,13 @@ func (e lkEncoder) resumed(ev rooms.Event) (int, []byte, bool) {
 	if e.media != nil {
 		e.media.observe(ev) // republish the kept peer's tracks, subscribe again
 	}
-	ps := []pbwire.Participant{participantOf(ev.Participant, "")}
+	ps := []rooms.ParticipantInfo{ev.Participant}
 	if ev.Room != nil {
 		for _, p := range ev.Room.Participants {
-			ps = append(ps, participantOf(asSeen(p), ""))
+			ps = append(ps, asSeen(p))
 		}
 	}
-	return e.frame(pbwire.ParticipantUpdate(ps...))
+	return e.frame(pbwire.ParticipantUpdate(lkproto.Participants(ps, "")...))
 }
 
 // asSeen is a participant as other clients see it in a snapshot: one

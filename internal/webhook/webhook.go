@@ -30,6 +30,7 @@ import (
 
 	"github.com/livekit-mock/livekit-mock/internal/auth"
 	"github.com/livekit-mock/livekit-mock/internal/ids"
+	"github.com/livekit-mock/livekit-mock/internal/lkproto"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 )
 
@@ -271,7 +272,7 @@ func (n *Notifier) convert(ev rooms.Event) *livekit.WebhookEvent {
 		}
 		room := ref
 		if ev.Room != nil {
-			room = RoomProto(*ev.Room)
+			room = lkproto.Room(*ev.Room)
 		}
 		return &livekit.WebhookEvent{Event: name, Room: room}
 	case rooms.EventParticipantJoined, rooms.EventParticipantUpdated:
@@ -279,7 +280,7 @@ func (n *Notifier) convert(ev rooms.Event) *livekit.WebhookEvent {
 			return nil
 		}
 		n.active[p.Sid] = true
-		return &livekit.WebhookEvent{Event: EventParticipantJoined, Room: ref, Participant: ParticipantProto(p, "")}
+		return &livekit.WebhookEvent{Event: EventParticipantJoined, Room: ref, Participant: lkproto.Participant(p, "")}
 	case rooms.EventParticipantLeft:
 		name := EventParticipantConnectionAborted
 		if n.active[p.Sid] {
@@ -287,7 +288,7 @@ func (n *Notifier) convert(ev rooms.Event) *livekit.WebhookEvent {
 		}
 		delete(n.active, p.Sid)
 		p.State = rooms.StateDisconnected // a room closing leaves it as it was
-		return &livekit.WebhookEvent{Event: name, Room: ref, Participant: ParticipantProto(p, ev.Reason)}
+		return &livekit.WebhookEvent{Event: name, Room: ref, Participant: lkproto.Participant(p, ev.Reason)}
 	case rooms.EventTrackPublished, rooms.EventTrackUnpublished:
 		name := EventTrackPublished
 		if ev.Kind == rooms.EventTrackUnpublished {
@@ -297,7 +298,7 @@ func (n *Notifier) convert(ev rooms.Event) *livekit.WebhookEvent {
 		return &livekit.WebhookEvent{
 			Event: name, Room: ref,
 			Participant: &livekit.ParticipantInfo{Sid: p.Sid, Identity: p.Identity},
-			Track:       TrackProto(ev.Track),
+			Track:       lkproto.Track(ev.Track),
 		}
 	}
 	return nil

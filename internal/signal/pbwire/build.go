@@ -10,105 +10,13 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/livekit"
+
+	"github.com/livekit-mock/livekit-mock/internal/lkproto"
+	"github.com/livekit-mock/livekit-mock/internal/rooms"
 )
 
 // wrap is the one place a SignalResponse is built from its oneof wrapper.
 func wrap(sr *livekit.SignalResponse) Response { return Response{msg: sr} }
-
-func participantState(s ParticipantState) livekit.ParticipantInfo_State {
-	switch s {
-	case StateJoined:
-		return livekit.ParticipantInfo_JOINED
-	case StateActive:
-		return livekit.ParticipantInfo_ACTIVE
-	case StateDisconnected:
-		return livekit.ParticipantInfo_DISCONNECTED
-	default:
-		return livekit.ParticipantInfo_JOINING
-	}
-}
-
-func permissionProto(p Permission) *livekit.ParticipantPermission {
-	out := &livekit.ParticipantPermission{
-		CanSubscribe:      p.CanSubscribe,
-		CanPublish:        p.CanPublish,
-		CanPublishData:    p.CanPublishData,
-		CanUpdateMetadata: p.CanUpdateMetadata,
-		Hidden:            p.Hidden,
-		Recorder:          p.Recorder,
-		Agent:             p.Agent,
-	}
-	for _, s := range p.CanPublishSources {
-		if src := trackSource(s); src != livekit.TrackSource_UNKNOWN {
-			out.CanPublishSources = append(out.CanPublishSources, src)
-		}
-	}
-	return out
-}
-
-func trackProto(t Track) *livekit.TrackInfo {
-	return &livekit.TrackInfo{
-		Sid:       t.SID,
-		Type:      trackKind(t.Kind),
-		Name:      t.Name,
-		Muted:     t.Muted,
-		Width:     t.Width,
-		Height:    t.Height,
-		Simulcast: t.Simulcast,
-		Source:    trackSource(t.Source),
-		MimeType:  t.MimeType,
-		Mid:       t.Mid,
-		Stream:    t.Stream,
-	}
-}
-
-func participantProto(p Participant) *livekit.ParticipantInfo {
-	out := &livekit.ParticipantInfo{
-		Sid:         p.SID,
-		Identity:    p.Identity,
-		Name:        p.Name,
-		Metadata:    p.Metadata,
-		Attributes:  maps.Clone(p.Attributes),
-		State:       participantState(p.State),
-		Version:     p.Version,
-		Permission:  permissionProto(p.Permission),
-		Region:      p.Region,
-		IsPublisher: p.IsPublisher,
-	}
-	if !p.JoinedAt.IsZero() {
-		out.JoinedAt = p.JoinedAt.Unix()
-		out.JoinedAtMs = p.JoinedAt.UnixMilli()
-	}
-	if v, ok := livekit.ParticipantInfo_Kind_value[strings.ToUpper(p.Kind)]; ok {
-		out.Kind = livekit.ParticipantInfo_Kind(v)
-	}
-	if p.State == StateDisconnected {
-		out.DisconnectReason = disconnectReason(p.DisconnectReason)
-	}
-	for _, t := range p.Tracks {
-		out.Tracks = append(out.Tracks, trackProto(t))
-	}
-	return out
-}
-
-func roomProto(r Room) *livekit.Room {
-	out := &livekit.Room{
-		Sid:              r.SID,
-		Name:             r.Name,
-		Metadata:         r.Metadata,
-		EmptyTimeout:     r.EmptyTimeout,
-		DepartureTimeout: r.DepartureTimeout,
-		MaxParticipants:  r.MaxParticipants,
-		NumParticipants:  r.NumParticipants,
-		NumPublishers:    r.NumPublishers,
-		ActiveRecording:  r.ActiveRecording,
-	}
-	if !r.CreatedAt.IsZero() {
-		out.CreationTime = r.CreatedAt.Unix()
-		out.CreationTimeMs = r.CreatedAt.UnixMilli()
-	}
-	return out
-}
 
 func serverInfoProto(s ServerInfo) *livekit.ServerInfo {
 	if s.Version == "" {
@@ -144,8 +52,9 @@ func iceServersProto(servers []ICEServer) []*livekit.ICEServer {
 func JoinResponse(j Join) Response {
 	si := serverInfoProto(j.Server)
 	jr := &livekit.JoinResponse{
-		Room:              roomProto(j.Room),
-		Participant:       participantProto(j.Participant),
+		Room:              j.Room,
+		Participant:       j.Participant,
+		OtherParticipants: j.Others,
 		ServerVersion:     si.Version,
 		ServerInfo:        si,
 		ServerRegion:      si.Region,
@@ -160,25 +69,19 @@ func JoinResponse(j Join) Response {
 	if jr.PingTimeout <= 0 {
 		jr.PingTimeout = DefaultPingTimeout
 	}
-	for _, o := range j.Others {
-		jr.OtherParticipants = append(jr.OtherParticipants, participantProto(o))
-	}
 	return wrap(&livekit.SignalResponse{Message: &livekit.SignalResponse_Join{Join: jr}})
 }
 
-// ParticipantUpdate carries full snapshots of changed participants.
-func ParticipantUpdate(ps ...Participant) Response {
-	u := &livekit.ParticipantUpdate{}
-	for _, p := range ps {
-		u.Participants = append(u.Participants, participantProto(p))
-	}
-	return wrap(&livekit.SignalResponse{Message: &livekit.SignalResponse_Update{Update: u}})
+// ParticipantUpdate carries full snapshots of changed participants (see
+// lkproto.Participant).
+func ParticipantUpdate(ps ...*livekit.ParticipantInfo) Response {
+	return wrap(&livekit.SignalResponse{Message: &livekit.SignalResponse_Update{Update: &livekit.ParticipantUpdate{Participants: ps}}})
 }
 
 // TrackPublished answers add_track, echoing the client's cid.
-func TrackPublished(cid string, t Track) Response {
+func TrackPublished(cid string, t *livekit.TrackInfo) Response {
 	return wrap(&livekit.SignalResponse{Message: &livekit.SignalResponse_TrackPublished{
-		TrackPublished: &livekit.TrackPublishedResponse{Cid: cid, Track: trackProto(t)},
+		TrackPublished: &livekit.TrackPublishedResponse{Cid: cid, Track: t},
 	}})
 }
 
@@ -208,7 +111,7 @@ func PongResp(lastPingTimestamp int64, now time.Time) Response {
 func Leave(reason string, action LeaveAction) Response {
 	return wrap(&livekit.SignalResponse{Message: &livekit.SignalResponse_Leave{Leave: &livekit.LeaveRequest{
 		CanReconnect: action != LeaveDisconnect,
-		Reason:       disconnectReason(reason),
+		Reason:       lkproto.DisconnectReason(rooms.Reason(reason)),
 		Action:       action.proto(),
 	}}})
 }
@@ -258,8 +161,8 @@ func RefreshToken(token string) Response {
 }
 
 // RoomUpdate carries a changed room (metadata, counts).
-func RoomUpdate(r Room) Response {
-	return wrap(&livekit.SignalResponse{Message: &livekit.SignalResponse_RoomUpdate{RoomUpdate: &livekit.RoomUpdate{Room: roomProto(r)}}})
+func RoomUpdate(r *livekit.Room) Response {
+	return wrap(&livekit.SignalResponse{Message: &livekit.SignalResponse_RoomUpdate{RoomUpdate: &livekit.RoomUpdate{Room: r}}})
 }
 
 // Mute tells a client that the server muted or unmuted one of its tracks.

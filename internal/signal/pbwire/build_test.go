@@ -7,6 +7,9 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/livekit-mock/livekit-mock/internal/lkproto"
+	"github.com/livekit-mock/livekit-mock/internal/rooms"
 )
 
 // roundTrip encodes r and decodes it the way a client does.
@@ -25,19 +28,19 @@ func roundTrip(t *testing.T, r Response) *livekit.SignalResponse {
 
 func TestJoinResponse(t *testing.T) {
 	joined := time.Unix(1700000000, 123e6)
-	alice := Participant{
-		SID: "PA_alice", Identity: "alice", Name: "Alice", Metadata: "m", Attributes: map[string]string{"k": "v"},
-		State: StateJoined, Version: 1, JoinedAt: joined,
-		Permission: Permission{CanSubscribe: true, CanPublish: true, CanPublishData: true, CanPublishSources: []string{"camera", "bogus"}},
-	}
-	bob := Participant{SID: "PA_bob", Identity: "bob", State: StateActive, Version: 4,
-		Tracks: []Track{{SID: "TR_1", Kind: "video", Name: "cam", Source: "camera", Muted: true}}}
+	alice := lkproto.Participant(rooms.ParticipantInfo{
+		Sid: "PA_alice", Identity: "alice", Name: "Alice", Metadata: "m", Attributes: map[string]string{"k": "v"},
+		State: rooms.StateJoined, Version: 1, JoinedAt: joined,
+		Permission: rooms.Permission{CanSubscribe: true, CanPublish: true, CanPublishData: true, CanPublishSources: []string{"camera", "bogus"}},
+	}, "")
+	bob := lkproto.Participant(rooms.ParticipantInfo{Sid: "PA_bob", Identity: "bob", State: rooms.StateActive, Version: 4,
+		Tracks: []rooms.TrackInfo{{Sid: "TR_1", Kind: "video", Name: "cam", Source: "camera", Muted: true}}}, "")
 	for _, tc := range []struct {
 		name  string
 		join  Join
 		check func(t *testing.T, j *livekit.JoinResponse)
 	}{
-		{"defaults", Join{Room: Room{SID: "RM_1", Name: "r1", CreatedAt: joined}, Participant: alice, Others: []Participant{bob}, Server: ServerInfo{NodeID: "ND_1"}},
+		{"defaults", Join{Room: lkproto.Room(rooms.RoomInfo{Sid: "RM_1", Name: "r1", CreatedAt: joined}), Participant: alice, Others: []*livekit.ParticipantInfo{bob}, Server: ServerInfo{NodeID: "ND_1"}},
 			func(t *testing.T, j *livekit.JoinResponse) {
 				if j.Room.GetSid() != "RM_1" || j.Room.GetName() != "r1" || j.Room.GetCreationTime() != 1700000000 || j.Room.GetCreationTimeMs() != 1700000000123 {
 					t.Errorf("room %v", j.Room)
@@ -69,7 +72,7 @@ func TestJoinResponse(t *testing.T) {
 					t.Errorf("ping %d/%d subscriberPrimary %v ice %v", j.GetPingInterval(), j.GetPingTimeout(), j.GetSubscriberPrimary(), j.GetIceServers())
 				}
 			}},
-		{"configured ICE servers and pings", Join{Room: Room{SID: "RM_1"}, Participant: alice, PingInterval: 7, PingTimeout: 21,
+		{"configured ICE servers and pings", Join{Room: &livekit.Room{Sid: "RM_1"}, Participant: alice, PingInterval: 7, PingTimeout: 21,
 			ICEServers: []ICEServer{{URLs: []string{"stun:127.0.0.1:3478"}, Username: "u", Credential: "c"}}},
 			func(t *testing.T, j *livekit.JoinResponse) {
 				if j.GetPingInterval() != 7 || j.GetPingTimeout() != 21 {
@@ -101,20 +104,20 @@ func TestServerMessages(t *testing.T) {
 		r     Response
 		check func(t *testing.T, sr *livekit.SignalResponse)
 	}{
-		{"update with a leaver", ParticipantUpdate(Participant{SID: "PA_1", Identity: "a", State: StateDisconnected, DisconnectReason: "duplicate_identity", Version: 3}),
+		{"update with a leaver", ParticipantUpdate(lkproto.Participant(rooms.ParticipantInfo{Sid: "PA_1", Identity: "a", State: rooms.StateDisconnected, Version: 3}, rooms.ReasonDuplicateIdentity)),
 			func(t *testing.T, sr *livekit.SignalResponse) {
 				ps := sr.GetUpdate().GetParticipants()
 				if len(ps) != 1 || ps[0].GetState() != livekit.ParticipantInfo_DISCONNECTED || ps[0].GetDisconnectReason() != livekit.DisconnectReason_DUPLICATE_IDENTITY || ps[0].GetVersion() != 3 {
 					t.Errorf("%v", ps)
 				}
 			}},
-		{"reason only with DISCONNECTED", ParticipantUpdate(Participant{SID: "PA_1", State: StateActive, DisconnectReason: "left"}),
+		{"reason only with DISCONNECTED", ParticipantUpdate(lkproto.Participant(rooms.ParticipantInfo{Sid: "PA_1", State: rooms.StateActive}, rooms.ReasonLeft)),
 			func(t *testing.T, sr *livekit.SignalResponse) {
 				if r := sr.GetUpdate().GetParticipants()[0].GetDisconnectReason(); r != livekit.DisconnectReason_UNKNOWN_REASON {
 					t.Errorf("reason %v", r)
 				}
 			}},
-		{"track_published echoes cid", TrackPublished("cid-9", Track{SID: "TR_9", Kind: "audio", Source: "microphone", Name: "mic"}),
+		{"track_published echoes cid", TrackPublished("cid-9", lkproto.Track(rooms.TrackInfo{Sid: "TR_9", Kind: "audio", Source: "microphone", Name: "mic"})),
 			func(t *testing.T, sr *livekit.SignalResponse) {
 				tp := sr.GetTrackPublished()
 				if tp.GetCid() != "cid-9" || tp.GetTrack().GetSid() != "TR_9" || tp.GetTrack().GetType() != livekit.TrackType_AUDIO || tp.GetTrack().GetSource() != livekit.TrackSource_MICROPHONE {
@@ -174,7 +177,7 @@ func TestServerMessages(t *testing.T) {
 				t.Errorf("%v", sr)
 			}
 		}},
-		{"room_update", RoomUpdate(Room{SID: "RM_1", Name: "r", Metadata: "x", NumParticipants: 2}), func(t *testing.T, sr *livekit.SignalResponse) {
+		{"room_update", RoomUpdate(lkproto.Room(rooms.RoomInfo{Sid: "RM_1", Name: "r", Metadata: "x", Participants: make([]rooms.ParticipantInfo, 2)})), func(t *testing.T, sr *livekit.SignalResponse) {
 			r := sr.GetRoomUpdate().GetRoom()
 			if r.GetSid() != "RM_1" || r.GetMetadata() != "x" || r.GetNumParticipants() != 2 {
 				t.Errorf("%v", r)
@@ -231,41 +234,3 @@ func TestTrickleRefusesShapesClientsChokeOn(t *testing.T) {
 	}
 }
 
-func TestDisconnectReasons(t *testing.T) {
-	for reason, want := range map[string]livekit.DisconnectReason{
-		"left":                livekit.DisconnectReason_CLIENT_INITIATED,
-		"closed":              livekit.DisconnectReason_SIGNAL_CLOSE,
-		"duplicate_identity":  livekit.DisconnectReason_DUPLICATE_IDENTITY,
-		"removed":             livekit.DisconnectReason_PARTICIPANT_REMOVED,
-		"room_deleted":        livekit.DisconnectReason_ROOM_DELETED,
-		"room_closed":         livekit.DisconnectReason_ROOM_CLOSED,
-		"server_shutdown":     livekit.DisconnectReason_SERVER_SHUTDOWN,
-		"slow_consumer":       livekit.DisconnectReason_SIGNAL_CLOSE,
-		"timeout":             livekit.DisconnectReason_CONNECTION_TIMEOUT,
-		"state_mismatch":      livekit.DisconnectReason_STATE_MISMATCH,
-		"join_failure":        livekit.DisconnectReason_JOIN_FAILURE,
-		"migration":           livekit.DisconnectReason_MIGRATION,
-		"client_initiated":    livekit.DisconnectReason_CLIENT_INITIATED,
-		"participant_removed": livekit.DisconnectReason_PARTICIPANT_REMOVED,
-		"connection_timeout":  livekit.DisconnectReason_CONNECTION_TIMEOUT,
-		"something else":      livekit.DisconnectReason_UNKNOWN_REASON,
-		"":                    livekit.DisconnectReason_UNKNOWN_REASON,
-	} {
-		if got := DisconnectReasonName(reason); got != want.String() {
-			t.Errorf("%q → %s, want %s", reason, got, want)
-		}
-	}
-	// What a client says when it leaves, in the registry's words.
-	for r, want := range map[livekit.DisconnectReason]string{
-		livekit.DisconnectReason_CLIENT_INITIATED:    "left",
-		livekit.DisconnectReason_UNKNOWN_REASON:      "left",
-		livekit.DisconnectReason_SIGNAL_CLOSE:        "closed",
-		livekit.DisconnectReason_DUPLICATE_IDENTITY:  "duplicate_identity",
-		livekit.DisconnectReason_PARTICIPANT_REMOVED: "removed",
-		livekit.DisconnectReason_USER_REJECTED:       "user_rejected",
-	} {
-		if got := registryReason(r); got != want {
-			t.Errorf("%s → %q, want %q", r, got, want)
-		}
-	}
-}

@@ -3,10 +3,11 @@ package pbwire
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/livekit/protocol/livekit"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/livekit-mock/livekit-mock/internal/lkproto"
 )
 
 // RequestKind names what a client frame asks for.
@@ -165,7 +166,7 @@ func requestFrom(sr *livekit.SignalRequest) (Request, error) {
 	case *livekit.SignalRequest_Leave:
 		r.Kind = KindLeave
 		r.Leave = LeaveRequest{
-			Reason: registryReason(m.Leave.GetReason()),
+			Reason: string(lkproto.ReasonFrom(m.Leave.GetReason())),
 			Action: leaveActionFrom(m.Leave.GetAction()),
 		}
 	case *livekit.SignalRequest_Ping:
@@ -229,8 +230,8 @@ func addTrackFrom(a *livekit.AddTrackRequest) AddTrackRequest {
 	return AddTrackRequest{
 		CID:    a.GetCid(),
 		Name:   a.GetName(),
-		Kind:   trackKindName(a.GetType()),
-		Source: sourceName(a.GetSource()),
+		Kind:   lkproto.KindName(a.GetType()),
+		Source: lkproto.SourceName(a.GetSource()),
 		Muted:  a.GetMuted(),
 		Width:  a.GetWidth(),
 		Height: a.GetHeight(),
@@ -255,34 +256,6 @@ func simulateFrom(s *livekit.SimulateScenario) SimulateRequest {
 		out.Value = int64(v.SwitchCandidateProtocol)
 	}
 	return out
-}
-
-func trackKindName(t livekit.TrackType) string {
-	return strings.ToLower(t.String())
-}
-
-func trackKind(kind string) livekit.TrackType {
-	if strings.EqualFold(kind, "video") {
-		return livekit.TrackType_VIDEO
-	}
-	if strings.EqualFold(kind, "data") {
-		return livekit.TrackType_DATA
-	}
-	return livekit.TrackType_AUDIO
-}
-
-func sourceName(s livekit.TrackSource) string {
-	if s == livekit.TrackSource_UNKNOWN {
-		return ""
-	}
-	return strings.ToLower(s.String())
-}
-
-func trackSource(name string) livekit.TrackSource {
-	if v, ok := livekit.TrackSource_value[strings.ToUpper(name)]; ok {
-		return livekit.TrackSource(v)
-	}
-	return livekit.TrackSource_UNKNOWN
 }
 
 // ErrResponseTooLarge means an encoded response exceeds the caller's limit.
