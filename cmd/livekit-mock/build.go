@@ -206,6 +206,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if !cfg.Production() {
 		log.Info("development mode: token-service and admin endpoints are open to any caller")
 	}
+	for _, w := range cfg.Warnings {
+		log.Warn("configuration: " + w)
+	}
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -76,6 +76,9 @@ type Config struct {
 
 	LogLevel  string
 	LogFormat string
+
+	// Warnings are accepted but risky settings, for the start-up log.
+	Warnings []string
 }
 
 // Production reports whether ENVIRONMENT=production.
@@ -378,10 +381,15 @@ func build(get func(string) string) (*Config, error) {
 
 	if c.Production() {
 		for k, s := range c.Keys {
+			// A secret of LIVEKIT_KEYS is reported under that variable.
+			v := "LIVEKIT_API_SECRET"
+			if k != c.APIKey {
+				v = "LIVEKIT_KEYS"
+			}
 			if IsDevSecret(s) {
-				bad("LIVEKIT_API_SECRET", fmt.Sprintf("the secret of key %q is a well-known development value; production mode refuses it", k))
+				bad(v, fmt.Sprintf("the secret of key %q is a well-known development value; production mode refuses it", k))
 			} else if len(s) < 32 {
-				bad("LIVEKIT_API_SECRET", fmt.Sprintf("the secret of key %q is shorter than 32 bytes; production mode refuses it", k))
+				bad(v, fmt.Sprintf("the secret of key %q is shorter than 32 bytes; production mode refuses it", k))
 			}
 		}
 		switch {
@@ -389,6 +397,23 @@ func build(get func(string) string) (*Config, error) {
 			bad("JWT_SECRET", "production mode requires it")
 		case IsDevSecret(c.JWTSecret) || len(c.JWTSecret) < 32:
 			bad("JWT_SECRET", "production mode requires at least 32 bytes that are not a development value")
+		}
+	}
+	// A JWT_SECRET equal to an API secret makes every participant token a
+	// caller bearer: production refuses it, development only warns (its
+	// endpoints are open to any caller anyway).
+	if c.JWTSecret != "" {
+		for k, s := range c.Keys {
+			if s != c.JWTSecret {
+				continue
+			}
+			msg := fmt.Sprintf("must differ from the API secret of key %q, or every participant token is a caller bearer", k)
+			if c.Production() {
+				bad("JWT_SECRET", msg+"; production mode refuses it")
+			} else {
+				c.Warnings = append(c.Warnings, "JWT_SECRET "+msg)
+			}
+			break
 		}
 	}
 	if len(errs) > 0 {
