@@ -152,6 +152,19 @@ func isPreflight(r *http.Request) bool {
 	return r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 }
 
+// routeHasMethod reports whether the route of a preflight has method. No
+// route takes OPTIONS, so gin runs a preflight as "method not allowed" and
+// has already put the route's own methods in the Allow header (none for an
+// unknown path); rs/cors would grant any method of its global list.
+func routeHasMethod(c *gin.Context, method string) bool {
+	for _, m := range strings.Split(c.Writer.Header().Get("Allow"), ",") {
+		if strings.TrimSpace(m) == method && method != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // sameOrigin reports whether origin is the server's own (scheme and Host).
 func sameOrigin(r *http.Request, origin string) bool {
 	scheme := "http"
@@ -216,7 +229,7 @@ func (p *originPolicy) handler() gin.HandlerFunc {
 			p.refuse(c, origin)
 			return
 		}
-		if p.api != nil && cross {
+		if p.api != nil && cross && (!isPreflight(r) || routeHasMethod(c, r.Header.Get("Access-Control-Request-Method"))) {
 			normaliseRequestHeaders(r)
 			p.api.HandlerFunc(c.Writer, r)
 		} else {
