@@ -42,6 +42,12 @@ type adminEnv struct {
 
 func startAdmin(t *testing.T, env map[string]string, hubOpts signal.Options) *adminEnv {
 	t.Helper()
+	return startAdminWith(t, env, hubOpts, nil)
+}
+
+// startAdminWith is startAdmin with tweak applied to the Deps.
+func startAdminWith(t *testing.T, env map[string]string, hubOpts signal.Options, tweak func(*Deps)) *adminEnv {
+	t.Helper()
 	t.Cleanup(func() { goleak.VerifyNone(t, goleak.IgnoreCurrent()) })
 	cfg := testConfig(t, env)
 	now := time.Now
@@ -61,14 +67,18 @@ func startAdmin(t *testing.T, env map[string]string, hubOpts signal.Options) *ad
 	service := ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now)
 	adm := admin.New(admin.Options{Registry: reg, Journal: jour, Faults: faults, Sessions: hub,
 		Limiters: []admin.Resetter{mint, service}})
-	h := New(Deps{
+	d := Deps{
 		Config: cfg, Logger: slog.New(slog.DiscardHandler),
 		Issuer: auth.NewIssuer(cfg.APIKey, cfg.APISecret, now), Verifier: auth.NewVerifier(cfg.Keys, now),
 		IDs: ids.New(nil), Names: policy, Now: now, Started: now(),
 		MintLimiter: mint, ServiceLimiter: service,
 		Rooms: reg, Conns: hub, Registry: reg, Hub: hub,
 		Admin: adm, Journal: jour, AdminHeartbeat: 50 * time.Millisecond,
-	})
+	}
+	if tweak != nil {
+		tweak(&d)
+	}
+	h := New(d)
 	s := httptest.NewServer(h)
 	t.Cleanup(func() {
 		jour.Close()

@@ -78,6 +78,10 @@ type Deps struct {
 	Journal        *journal.Journal
 	AdminHeartbeat time.Duration // SSE heartbeat; default 15 s
 
+	// BodyDeadline bounds reading a request body (and, outside streaming
+	// routes, writing the answer); default 15 s.
+	BodyDeadline time.Duration
+
 	// Cluster is the shared state of several instances (SPEC §12;
 	// cluster.go); nil without REDIS_URL.
 	Cluster ClusterView
