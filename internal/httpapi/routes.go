@@ -19,7 +19,7 @@ func New(d Deps) http.Handler {
 	if d.Conns == nil && d.Hub != nil {
 		d.Conns = d.Hub
 	}
-	a := &api{Deps: d}
+	a := &api{Deps: d, streams: newStreamCaps(d.AdminStreamsPerIP, d.AdminStreams)}
 	a.initTokenService()
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
