@@ -141,7 +141,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	adm := admin.New(admin.Options{Registry: registry, Journal: jour, Faults: faults, Sessions: hub,
 		Limiters: []admin.Resetter{mintLimiter, serviceLimiter}, Stats: figures, Logger: log,
-		Media: engine.Forwarder()})
+		Media: engine.Forwarder(), MediaDir: cfg.AdminMediaDir})
 
 	handler := httpapi.New(httpapi.Deps{
 		Config:         cfg,

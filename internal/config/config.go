@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +66,7 @@ type Config struct {
 	WebhookAPIKey string
 
 	AdminAPI        bool
+	AdminMediaDir   string // absolute; "": fake participants take no files
 	JournalSize     int
 	JournalPayloads bool
 
@@ -141,6 +143,7 @@ var settings = []setting{
 	{"WEBHOOK_URLS", "webhook-urls", "", "webhook receivers (comma-separated)"},
 	{"WEBHOOK_API_KEY", "webhook-api-key", "", "key that signs webhooks (default LIVEKIT_API_KEY)"},
 	{"ADMIN_API", "admin-api", "", "on or off (default on in development, off in production)"},
+	{"ADMIN_MEDIA_DIR", "admin-media-dir", "", "directory fake participants' media files are read from (default none: no files)"},
 	{"JOURNAL_SIZE", "journal-size", "10000", "events kept by the journal"},
 	{"JOURNAL_PAYLOADS", "journal-payloads", "false", "keep data payloads in the journal"},
 	{"ENVIRONMENT", "environment", Development, "development or production"},
@@ -346,6 +349,13 @@ func build(get func(string) string) (*Config, error) {
 		c.AdminAPI = false
 	default:
 		bad("ADMIN_API", `must be "on" or "off"`)
+	}
+	if d := get("ADMIN_MEDIA_DIR"); d != "" {
+		abs, err := filepath.Abs(d)
+		if st, serr := os.Stat(abs); err != nil || serr != nil || !st.IsDir() {
+			bad("ADMIN_MEDIA_DIR", "must be an existing directory")
+		}
+		c.AdminMediaDir = abs
 	}
 	c.JournalSize = intIn("JOURNAL_SIZE", 1, 10_000_000)
 	c.JournalPayloads = boolean("JOURNAL_PAYLOADS")

@@ -61,7 +61,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"ICE_SERVERS": "http://x", "WEBHOOK_URLS": "ftp://x", "WEBHOOK_API_KEY": "unknown", "ADMIN_API": "sometimes",
 		"ENVIRONMENT": "staging", "LOG_LEVEL": "trace", "LOG_FORMAT": "xml", "ALLOWED_ORIGINS": "localhost:3000",
 		"TRUSTED_PROXIES": "10.0.0.0/33", "LIVEKIT_WS_URL": "localhost", "REDIS_URL": "http://x", "JWT_EXPIRY_HOURS": "0",
-		"BIND": "nowhere",
+		"BIND": "nowhere", "ADMIN_MEDIA_DIR": "/nonexistent/media",
 	} {
 		_, err := load(t, nil, map[string]string{v: val})
 		var ce *Error
@@ -152,5 +152,25 @@ func TestWeakKeysSecretNamesLIVEKIT_KEYS(t *testing.T) {
 		if !errors.As(err, &ce) || ce.Var != "LIVEKIT_KEYS" || strings.Contains(err.Error(), "LIVEKIT_API_SECRET") {
 			t.Errorf("%q: %v", keys, err)
 		}
+	}
+}
+
+func TestAdminMediaDir(t *testing.T) {
+	c, err := load(t, nil, nil)
+	if err != nil || c.AdminMediaDir != "" {
+		t.Fatalf("default: %q %v", c.AdminMediaDir, err)
+	}
+	dir := t.TempDir()
+	c, err = load(t, []string{"--admin-media-dir", dir}, nil)
+	if err != nil || c.AdminMediaDir != dir {
+		t.Fatalf("flag: %q %v", c.AdminMediaDir, err)
+	}
+	if _, err := load(t, nil, map[string]string{"ADMIN_MEDIA_DIR": "config_test.go"}); err == nil || !strings.Contains(err.Error(), "ADMIN_MEDIA_DIR") {
+		t.Fatalf("a file as the media dir: %v", err)
+	}
+	var help bytes.Buffer
+	_, _ = Load([]string{"--help"}, func(string) string { return "" }, &help)
+	if !strings.Contains(help.String(), "-admin-media-dir") || !strings.Contains(help.String(), "ADMIN_MEDIA_DIR") {
+		t.Fatalf("--help: %s", help.String())
 	}
 }
