@@ -31,7 +31,7 @@ async function nodeConnect(identity, room) {
 }
 
 before(async () => {
-  srv = await startServer({ env: { LOG_LEVEL: 'warn' } });
+  srv = await startServer({ env: { LOG_LEVEL: 'warn', ADMIN_MEDIA_DIR: fileURLToPath(new URL('../internal/admin/assets', import.meta.url)) } });
 });
 
 after(async () => {
@@ -72,7 +72,7 @@ describe('fake participant media', () => {
     const listener = await nodeConnect('viewer', 'fake-bars');
     for (const [identity, track] of [
       ['bars', { kind: 'video', name: 'cam' }],
-      ['bars-file', { kind: 'video', name: 'cam', file: fileURLToPath(new URL('../internal/admin/assets/bars.ivf', import.meta.url)) }],
+      ['bars-file', { kind: 'video', name: 'cam', file: 'bars.ivf' }], // inside ADMIN_MEDIA_DIR
     ]) {
       const subscribed = waitEvent(listener, RoomEvent.TrackSubscribed,
         (t, _p, who) => who.identity === identity && t.kind === TrackKind.KIND_VIDEO);
@@ -96,6 +96,12 @@ describe('fake participant media', () => {
       { identity: 'nofile', tracks: [{ kind: 'video', file: '/nowhere/clip.ivf' }] });
     assert.equal(refused.status, 400);
     assert.match(JSON.stringify(refused.body), /tracks\[0\]\.file/);
+    // Every unusable path gets the same answer: nothing is learnt of what exists.
+    for (const file of ['/etc/shadow', '/tmp', '../assets/bars.ivf', fileURLToPath(new URL('../go.mod', import.meta.url))]) {
+      const other = await admin('POST', '/rooms/fake-bars/participants', { identity: 'nofile', tracks: [{ kind: 'video', file }] });
+      assert.equal(other.status, 400, file);
+      assert.deepEqual(other.body, refused.body, file);
+    }
   });
 
   test('someone joining after the fake hears it too; a reset ends it', async () => {

@@ -145,7 +145,7 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 	}
 	adm := admin.New(admin.Options{Registry: registry, Journal: jour, Faults: faults, Sessions: hub,
 		Limiters: []admin.Resetter{mintLimiter, serviceLimiter}, Stats: figures, Logger: log,
-		Media: engine.Forwarder()})
+		Media: engine.Forwarder(), MediaDir: cfg.AdminMediaDir})
 
 	handler := httpapi.New(httpapi.Deps{
 		Config:         cfg,
@@ -226,6 +226,9 @@ func logStart(log *slog.Logger, cfg *config.Config, addr net.Addr, udpPort int) 
 	}
 	if !cfg.Production() {
 		log.Info("development mode: token-service and admin endpoints are open to any caller")
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn("configuration: " + w)
 	}
 }
 

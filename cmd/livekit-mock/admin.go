@@ -152,7 +152,7 @@ func adminReset(ctx context.Context, c *adminClient, args []string, stdout, stde
 
 func adminEvents(ctx context.Context, c *adminClient, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("admin events", flag.ContinueOnError)
-	follow := fs.Bool("follow", false, "stream new entries until interrupted")
+	follow := fs.Bool("follow", false, "stream new entries until interrupted (with --since: the held ones after it first)")
 	room := fs.String("room", "", "only this room")
 	identity := fs.String("identity", "", "only this identity")
 	typ := fs.String("type", "", "only these types, comma-separated")
@@ -187,12 +187,18 @@ func adminEvents(ctx context.Context, c *adminClient, args []string, stdout, std
 		}
 		return nil
 	}
-	return followEvents(ctx, c, q, *since, stdout)
+	sinceSet := false
+	fs.Visit(func(f *flag.Flag) { sinceSet = sinceSet || f.Name == "since" })
+	if !sinceSet {
+		// The stream starts with the next entry.
+		return followEvents(ctx, c, q, nil, stdout)
+	}
+	return followEvents(ctx, c, q, since, stdout)
 }
 
 // followEvents prints the SSE stream's entries until ctx ends or the server
-// closes the stream.
-func followEvents(ctx context.Context, c *adminClient, q url.Values, since uint64, stdout io.Writer) error {
+// closes the stream: those after since first, or only new ones (nil).
+func followEvents(ctx context.Context, c *adminClient, q url.Values, since *uint64, stdout io.Writer) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/__admin/events/stream?"+q.Encode(), nil)
 	if err != nil {
 		return err
@@ -201,7 +207,7 @@ func followEvents(ctx context.Context, c *adminClient, q url.Values, since uint6
 	if c.bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+c.bearer)
 	}
-	if since > 0 {
+	if since != nil {
 		// The stream resumes after an id of this boot; learn the boot id first.
 		out, err := c.call(ctx, http.MethodGet, "/__admin/events?limit=1", nil)
 		if err != nil {
@@ -209,7 +215,7 @@ func followEvents(ctx context.Context, c *adminClient, q url.Values, since uint6
 		}
 		var info struct{ BootID string }
 		_ = json.Unmarshal(out, &info)
-		req.Header.Set("Last-Event-ID", fmt.Sprintf("%s:%d", info.BootID, since))
+		req.Header.Set("Last-Event-ID", fmt.Sprintf("%s:%d", info.BootID, *since))
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

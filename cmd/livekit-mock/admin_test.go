@@ -68,13 +68,14 @@ func TestAdminCommand(t *testing.T) {
 		t.Fatalf("unknown command exit %d", code)
 	}
 
-	// --follow prints entries as they come, until interrupted.
+	// --follow prints entries as they come, until interrupted; --since 0
+	// replays the held ones first, so the reset shows whenever it lands.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	w := &notifyWriter{wrote: make(chan struct{}, 1)}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"admin", "events", "--follow", "--type", "reset"}, env, w, io.Discard)
+		done <- run(ctx, []string{"admin", "events", "--follow", "--since", "0", "--type", "reset"}, env, w, io.Discard)
 	}()
 	if code, _, _ := cli("reset"); code != 0 {
 		t.Fatalf("reset exit %d", code)

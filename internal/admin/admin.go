@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -55,6 +56,7 @@ type Options struct {
 	Limiters []Resetter // emptied by a reset of "ratelimit"
 	Stats    Resetter   // emptied by a reset of "stats"; nil: nothing to do
 	Media    Media      // plays fake participants' media; nil: silent tracks
+	MediaDir string     // ADMIN_MEDIA_DIR: the only place fakes' files are read from; "": none
 	Logger   *slog.Logger
 }
 
@@ -75,6 +77,11 @@ func New(o Options) *Admin {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MediaDir != "" {
+		if abs, err := filepath.Abs(o.MediaDir); err == nil {
+			o.MediaDir = abs
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Admin{o: o, faults: o.Faults, ctx: ctx, cancel: cancel}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
@@ -49,9 +51,13 @@ type Media interface {
 // maxMediaFile bounds a media file given by path.
 const maxMediaFile = 32 << 20
 
+// msgUnusableFile is the one answer for every path that cannot be used, so
+// that the answer tells nothing of what exists outside ADMIN_MEDIA_DIR.
+var msgUnusableFile = fmt.Sprintf("must name a regular file of at most %d MiB inside ADMIN_MEDIA_DIR", maxMediaFile>>20)
+
 // mediaFiles reads and checks the files given by path for a fake's tracks;
 // the result holds one file per track, nil where the track plays the
-// embedded clip of its kind.
+// embedded clip of its kind. Only files inside MediaDir are read.
 func (a *Admin) mediaFiles(tracks []FakeTrack) ([][]byte, error) {
 	files := make([][]byte, len(tracks))
 	for i, t := range tracks {
@@ -62,9 +68,14 @@ func (a *Admin) mediaFiles(tracks []FakeTrack) ([][]byte, error) {
 		if a.o.Media == nil {
 			return nil, invalid(field, "cannot be played: this server sends no media")
 		}
-		b, rule := readMediaFile(t.File)
-		if rule != "" {
-			return nil, invalid(field, rule)
+		if a.o.MediaDir == "" {
+			return nil, invalid(field, "cannot be used: ADMIN_MEDIA_DIR is not set")
+		}
+		b, why := readMediaFile(a.o.MediaDir, t.File)
+		if why != "" {
+			// The reason is for the operator's log, never the caller.
+			a.o.Logger.Debug("fake participant: media file refused", "field", field, "reason", why)
+			return nil, invalid(field, msgUnusableFile)
 		}
 		if err := a.o.Media.CheckFile(t.Kind, b); err != nil {
 			a.o.Logger.Info("fake participant: media file refused", "field", field, "err", err)
@@ -79,30 +90,45 @@ func (a *Admin) mediaFiles(tracks []FakeTrack) ([][]byte, error) {
 	return files, nil
 }
 
-// readMediaFile reads a regular file of at most maxMediaFile bytes, opened
-// once (what is checked is what is read) and without blocking (a FIFO or a
-// device is refused, not waited on); rule says why not, if it cannot.
-func readMediaFile(path string) (b []byte, rule string) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+// readMediaFile reads a regular file of at most maxMediaFile bytes inside
+// dir (an absolute path): name is relative to dir or absolute inside it.
+// os.Root refuses a ".." or a symlink that leads out of dir. The file is
+// opened once (what is checked is what is read) and without blocking (a
+// FIFO or a device is refused, not waited on); why says why not, if it
+// cannot be read.
+func readMediaFile(dir, name string) (b []byte, why string) {
+	if filepath.IsAbs(name) {
+		rel, err := filepath.Rel(dir, filepath.Clean(name))
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return nil, "outside the media directory"
+		}
+		name = rel
+	}
+	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, "names no readable file"
+		return nil, "the media directory cannot be opened: " + err.Error()
+	}
+	defer func() { _ = root.Close() }()
+	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err.Error()
 	}
 	defer func() { _ = f.Close() }()
 	st, err := f.Stat()
 	switch {
 	case err != nil:
-		return nil, "names no readable file"
+		return nil, err.Error()
 	case !st.Mode().IsRegular():
-		return nil, "is not a regular file"
+		return nil, "not a regular file"
 	case st.Size() > maxMediaFile:
-		return nil, fmt.Sprintf("is larger than %d MiB", maxMediaFile>>20)
+		return nil, "too large"
 	}
 	b, err = io.ReadAll(io.LimitReader(f, maxMediaFile+1))
 	switch {
 	case err != nil:
-		return nil, "names no readable file"
+		return nil, err.Error()
 	case len(b) > maxMediaFile:
-		return nil, fmt.Sprintf("is larger than %d MiB", maxMediaFile>>20)
+		return nil, "too large"
 	}
 	return b, ""
 }

@@ -168,9 +168,12 @@ func wait[T any](t *testing.T, ch <-chan T, what string) T {
 }
 
 func TestFakeTrackFiles(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name string, b []byte) string {
+	dir, outside := t.TempDir(), t.TempDir()
+	write := func(dir, name string, b []byte) string {
 		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(p, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -184,36 +187,59 @@ func TestFakeTrackFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good, ogg := write("clip.ivf", bars), write("tone.ogg", tone)
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+	write(dir, "clip.ivf", bars)
+	write(dir, "tone.ogg", tone)
+	write(dir, "sub/clip.ivf", bars)
+	write(dir, "notes.txt", []byte("hello"))
+	secret := write(outside, "clip.ivf", bars)
+	if err := os.Symlink(secret, filepath.Join(dir, "escape.ivf")); err != nil {
 		t.Fatal(err)
 	}
+	// A relative link that stays inside is followed (os.Root takes no
+	// absolute link targets).
+	if err := os.Symlink("sub/clip.ivf", filepath.Join(dir, "alias.ivf")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// One answer for every unusable path: it tells nothing of what exists.
+	const unusable = "tracks[0].file must name a regular file of at most 32 MiB inside ADMIN_MEDIA_DIR"
 	cases := []struct {
 		name   string
 		tracks []admin.FakeTrack
 		rule   string // "" when accepted
 	}{
-		{"video and audio files", []admin.FakeTrack{{Kind: rooms.KindVideo, File: good}, {Kind: rooms.KindAudio, File: ogg}}, ""},
-		{"missing", []admin.FakeTrack{{Kind: rooms.KindAudio}, {Kind: rooms.KindVideo, File: filepath.Join(dir, "nope.ivf")}}, "tracks[1].file names no readable file"},
-		{"directory", []admin.FakeTrack{{Kind: rooms.KindVideo, File: dir}}, "tracks[0].file is not a regular file"},
-		{"fifo (not waited on)", []admin.FakeTrack{{Kind: rooms.KindVideo, File: fifo}}, "tracks[0].file is not a regular file"},
-		{"device", []admin.FakeTrack{{Kind: rooms.KindVideo, File: "/dev/zero"}}, "tracks[0].file is not a regular file"},
-		{"audio file on a video track", []admin.FakeTrack{{Kind: rooms.KindVideo, File: ogg}}, "tracks[0].file must be an IVF file of VP8 frames"},
-		{"video file on an audio track", []admin.FakeTrack{{Kind: rooms.KindAudio, File: good}}, "tracks[0].file must be an Ogg/Opus file"},
-		{"not media", []admin.FakeTrack{{Kind: rooms.KindVideo, File: write("notes.txt", []byte("hello"))}}, "tracks[0].file must be an IVF file"},
+		{"relative paths", []admin.FakeTrack{{Kind: rooms.KindVideo, File: "clip.ivf"}, {Kind: rooms.KindAudio, File: "tone.ogg"}}, ""},
+		{"absolute path inside, subdirectory", []admin.FakeTrack{{Kind: rooms.KindVideo, File: filepath.Join(dir, "sub/clip.ivf")}, {Kind: rooms.KindAudio, File: "./tone.ogg"}}, ""},
+		{"symlink inside", []admin.FakeTrack{{Kind: rooms.KindVideo, File: "alias.ivf"}, {Kind: rooms.KindAudio, File: "sub/../tone.ogg"}}, ""},
+		{"missing", []admin.FakeTrack{{Kind: rooms.KindVideo, File: "nope.ivf"}}, unusable},
+		{"missing, absolute", []admin.FakeTrack{{Kind: rooms.KindVideo, File: "/nonexistent/x.ogg"}}, unusable},
+		{"a secret file", []admin.FakeTrack{{Kind: rooms.KindVideo, File: "/etc/shadow"}}, unusable},
+		{"a readable file outside", []admin.FakeTrack{{Kind: rooms.KindVideo, File: "/etc/passwd"}}, unusable},
+		{"a directory outside", []admin.FakeTrack{{Kind: rooms.KindVideo, File: "/tmp"}}, unusable},
+		{"the directory itself", []admin.FakeTrack{{Kind: rooms.KindVideo, File: dir}}, unusable},
+		{"a subdirectory", []admin.FakeTrack{{Kind: rooms.KindVideo, File: "sub"}}, unusable},
+		{"fifo (not waited on)", []admin.FakeTrack{{Kind: rooms.KindVideo, File: "fifo"}}, unusable},
+		{"device", []admin.FakeTrack{{Kind: rooms.KindVideo, File: "/dev/zero"}}, unusable},
+		{"dot-dot escape to a valid clip", []admin.FakeTrack{{Kind: rooms.KindVideo, File: "../" + filepath.Base(outside) + "/clip.ivf"}}, unusable},
+		{"absolute path outside to a valid clip", []admin.FakeTrack{{Kind: rooms.KindVideo, File: secret}}, unusable},
+		{"symlink out to a valid clip", []admin.FakeTrack{{Kind: rooms.KindVideo, File: "escape.ivf"}}, unusable},
+		{"audio file on a video track", []admin.FakeTrack{{Kind: rooms.KindVideo, File: "tone.ogg"}}, "tracks[0].file must be an IVF file of VP8 frames"},
+		{"video file on an audio track", []admin.FakeTrack{{Kind: rooms.KindAudio, File: "clip.ivf"}}, "tracks[0].file must be an Ogg/Opus file"},
+		{"not media", []admin.FakeTrack{{Kind: rooms.KindVideo, File: "notes.txt"}}, "tracks[0].file must be an IVF file"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := rooms.NewRegistry(rooms.Options{IDs: ids.New(nil), EmptyTimeout: time.Minute, DepartureTimeout: time.Minute})
 			defer reg.Close()
 			media := newRecordingMedia(t, false)
-			a := admin.New(admin.Options{Registry: reg, Journal: journal.New(journal.Options{}), Media: media})
+			a := admin.New(admin.Options{Registry: reg, Journal: journal.New(journal.Options{}), Media: media, MediaDir: dir})
 			defer a.Close()
 			info, err := a.AddFake(context.Background(), admin.Fake{Room: "r", Identity: "bot", Tracks: tc.tracks})
 			if tc.rule != "" {
 				var ve *admin.ValidationError
-				if !errors.As(err, &ve) || !strings.HasPrefix(ve.Error(), tc.rule) {
+				if !errors.As(err, &ve) || !strings.HasPrefix(ve.Error(), tc.rule) || (tc.rule == unusable && ve.Error() != unusable) {
 					t.Fatalf("AddFake: %v, want a validation error starting %q", err, tc.rule)
 				}
 				if _, ok := reg.Get("r"); ok {
@@ -231,6 +257,22 @@ func TestFakeTrackFiles(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Without ADMIN_MEDIA_DIR no file is accepted, not even one that exists.
+func TestFakeTrackFilesNeedAMediaDir(t *testing.T) {
+	reg := rooms.NewRegistry(rooms.Options{IDs: ids.New(nil), EmptyTimeout: time.Minute, DepartureTimeout: time.Minute})
+	defer reg.Close()
+	a := admin.New(admin.Options{Registry: reg, Journal: journal.New(journal.Options{}), Media: newRecordingMedia(t, false)})
+	defer a.Close()
+	abs, _ := filepath.Abs("assets/bars.ivf")
+	for _, f := range []string{abs, "/nonexistent/x.ivf"} {
+		_, err := a.AddFake(context.Background(), admin.Fake{Room: "r", Identity: "bot", Tracks: []admin.FakeTrack{{Kind: rooms.KindVideo, File: f}}})
+		var ve *admin.ValidationError
+		if !errors.As(err, &ve) || ve.Error() != "tracks[0].file cannot be used: ADMIN_MEDIA_DIR is not set" {
+			t.Fatalf("%s: %v", f, err)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +66,7 @@ type Config struct {
 	WebhookAPIKey string
 
 	AdminAPI        bool
+	AdminMediaDir   string // absolute; "": fake participants take no files
 	JournalSize     int
 	JournalPayloads bool
 
@@ -76,6 +78,9 @@ type Config struct {
 
 	LogLevel  string
 	LogFormat string
+
+	// Warnings are accepted but risky settings, for the start-up log.
+	Warnings []string
 }
 
 // DefaultUDPPort is LiveKit's pairing of ports: the media port is the HTTP
@@ -158,6 +163,7 @@ var settings = []setting{
 	{"WEBHOOK_URLS", "webhook-urls", "", "webhook receivers (comma-separated)"},
 	{"WEBHOOK_API_KEY", "webhook-api-key", "", "key that signs webhooks (default LIVEKIT_API_KEY)"},
 	{"ADMIN_API", "admin-api", "", "on or off (default on in development, off in production)"},
+	{"ADMIN_MEDIA_DIR", "admin-media-dir", "", "directory fake participants' media files are read from (default none: no files)"},
 	{"JOURNAL_SIZE", "journal-size", "10000", "events kept by the journal"},
 	{"JOURNAL_PAYLOADS", "journal-payloads", "false", "keep data payloads in the journal"},
 	{"ENVIRONMENT", "environment", Development, "development or production"},
@@ -428,6 +434,13 @@ func build(get func(string) string) (*Config, error) {
 	default:
 		bad("ADMIN_API", `must be "on" or "off"`)
 	}
+	if d := get("ADMIN_MEDIA_DIR"); d != "" {
+		abs, err := filepath.Abs(d)
+		if st, serr := os.Stat(abs); err != nil || serr != nil || !st.IsDir() {
+			bad("ADMIN_MEDIA_DIR", "must be an existing directory")
+		}
+		c.AdminMediaDir = abs
+	}
 	c.JournalSize = intIn("JOURNAL_SIZE", 1, 10_000_000)
 	c.JournalPayloads = boolean("JOURNAL_PAYLOADS")
 
@@ -462,10 +475,15 @@ func build(get func(string) string) (*Config, error) {
 
 	if c.Production() {
 		for k, s := range c.Keys {
+			// A secret of LIVEKIT_KEYS is reported under that variable.
+			v := "LIVEKIT_API_SECRET"
+			if k != c.APIKey {
+				v = "LIVEKIT_KEYS"
+			}
 			if IsDevSecret(s) {
-				bad("LIVEKIT_API_SECRET", fmt.Sprintf("the secret of key %q is a well-known development value; production mode refuses it", k))
+				bad(v, fmt.Sprintf("the secret of key %q is a well-known development value; production mode refuses it", k))
 			} else if len(s) < 32 {
-				bad("LIVEKIT_API_SECRET", fmt.Sprintf("the secret of key %q is shorter than 32 bytes; production mode refuses it", k))
+				bad(v, fmt.Sprintf("the secret of key %q is shorter than 32 bytes; production mode refuses it", k))
 			}
 		}
 		switch {
@@ -473,6 +491,23 @@ func build(get func(string) string) (*Config, error) {
 			bad("JWT_SECRET", "production mode requires it")
 		case IsDevSecret(c.JWTSecret) || len(c.JWTSecret) < 32:
 			bad("JWT_SECRET", "production mode requires at least 32 bytes that are not a development value")
+		}
+	}
+	// A JWT_SECRET equal to an API secret makes every participant token a
+	// caller bearer: production refuses it, development only warns (its
+	// endpoints are open to any caller anyway).
+	if c.JWTSecret != "" {
+		for k, s := range c.Keys {
+			if s != c.JWTSecret {
+				continue
+			}
+			msg := fmt.Sprintf("must differ from the API secret of key %q, or every participant token is a caller bearer", k)
+			if c.Production() {
+				bad("JWT_SECRET", msg+"; production mode refuses it")
+			} else {
+				c.Warnings = append(c.Warnings, "JWT_SECRET "+msg)
+			}
+			break
 		}
 	}
 	if len(errs) > 0 {

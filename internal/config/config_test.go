@@ -61,7 +61,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"ICE_SERVERS": "http://x", "WEBHOOK_URLS": "ftp://x", "WEBHOOK_API_KEY": "unknown", "ADMIN_API": "sometimes",
 		"ENVIRONMENT": "staging", "LOG_LEVEL": "trace", "LOG_FORMAT": "xml", "ALLOWED_ORIGINS": "localhost:3000",
 		"TRUSTED_PROXIES": "10.0.0.0/33", "LIVEKIT_WS_URL": "localhost", "REDIS_URL": "http://x", "JWT_EXPIRY_HOURS": "0",
-		"BIND": "nowhere",
+		"BIND": "nowhere", "ADMIN_MEDIA_DIR": "/nonexistent/media",
 	} {
 		_, err := load(t, nil, map[string]string{v: val})
 		var ce *Error
@@ -112,6 +112,66 @@ func TestDebugMeansDebug(t *testing.T) {
 		if err != nil || c.LogLevel != want {
 			t.Errorf("DEBUG=%q: %v %v", val, c.LogLevel, err)
 		}
+	}
+}
+
+// A JWT_SECRET equal to an API secret makes every participant token a caller
+// bearer: production refuses it, naming JWT_SECRET; development warns.
+func TestJWTSecretMustDifferFromAPISecrets(t *testing.T) {
+	api, other, jwt := strings.Repeat("s", 32), strings.Repeat("k", 32), strings.Repeat("j", 32)
+	for name, env := range map[string]map[string]string{
+		"main secret":    {"ENVIRONMENT": "production", "LIVEKIT_API_SECRET": api, "JWT_SECRET": api},
+		"LIVEKIT_KEYS":   {"ENVIRONMENT": "production", "LIVEKIT_API_SECRET": api, "LIVEKIT_KEYS": "k2: " + other, "JWT_SECRET": other},
+		"padded secrets": {"ENVIRONMENT": "production", "LIVEKIT_API_SECRET": api, "JWT_SECRET": " " + api + " "},
+	} {
+		_, err := load(t, nil, env)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != "JWT_SECRET" || !strings.Contains(err.Error(), "API secret") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	c, err := load(t, nil, map[string]string{"ENVIRONMENT": "production", "LIVEKIT_API_SECRET": api, "LIVEKIT_KEYS": "k2: " + other, "JWT_SECRET": jwt})
+	if err != nil || len(c.Warnings) != 0 {
+		t.Fatalf("distinct secrets: %v %v", err, c)
+	}
+	c, err = load(t, nil, map[string]string{"JWT_SECRET": "secret"})
+	if err != nil {
+		t.Fatalf("development refuses: %v", err)
+	}
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "JWT_SECRET") {
+		t.Fatalf("development warnings: %q", c.Warnings)
+	}
+}
+
+// A weak secret in LIVEKIT_KEYS is reported under LIVEKIT_KEYS.
+func TestWeakKeysSecretNamesLIVEKIT_KEYS(t *testing.T) {
+	for _, keys := range []string{"k2: secret", "k2: short"} {
+		_, err := load(t, nil, map[string]string{"ENVIRONMENT": "production", "LIVEKIT_API_SECRET": strings.Repeat("s", 32),
+			"JWT_SECRET": strings.Repeat("j", 32), "LIVEKIT_KEYS": keys})
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != "LIVEKIT_KEYS" || strings.Contains(err.Error(), "LIVEKIT_API_SECRET") {
+			t.Errorf("%q: %v", keys, err)
+		}
+	}
+}
+
+func TestAdminMediaDir(t *testing.T) {
+	c, err := load(t, nil, nil)
+	if err != nil || c.AdminMediaDir != "" {
+		t.Fatalf("default: %q %v", c.AdminMediaDir, err)
+	}
+	dir := t.TempDir()
+	c, err = load(t, []string{"--admin-media-dir", dir}, nil)
+	if err != nil || c.AdminMediaDir != dir {
+		t.Fatalf("flag: %q %v", c.AdminMediaDir, err)
+	}
+	if _, err := load(t, nil, map[string]string{"ADMIN_MEDIA_DIR": "config_test.go"}); err == nil || !strings.Contains(err.Error(), "ADMIN_MEDIA_DIR") {
+		t.Fatalf("a file as the media dir: %v", err)
+	}
+	var help bytes.Buffer
+	_, _ = Load([]string{"--help"}, func(string) string { return "" }, &help)
+	if !strings.Contains(help.String(), "-admin-media-dir") || !strings.Contains(help.String(), "ADMIN_MEDIA_DIR") {
+		t.Fatalf("--help: %s", help.String())
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -35,10 +36,13 @@ const (
 	maxFakeFilePath    = 4096
 	maxJournalFieldLen = 256
 	streamBatch        = 256
+	maxStreamsPerIP    = 16  // SSE followers per client IP
+	maxStreams         = 256 // SSE followers in all
 	codeFaultInjected  = "fault_injected"
 	msgParticipantGone = "Participant not found"
 	msgFaultNotFound   = "Fault not found"
 	msgShuttingDown    = "Server is shutting down"
+	msgTooManyStreams  = "Too many event streams"
 )
 
 // adminRoutes registers /__admin when ADMIN_API is on; otherwise every
@@ -255,6 +259,45 @@ func (a *api) handleAdminEvents(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"events": events, "bootId": j.BootID(), "lastSeq": j.Seq()})
 }
 
+// streamCaps counts the SSE followers per client IP and in all.
+type streamCaps struct {
+	perIP, total int
+
+	mu    sync.Mutex
+	byIP  map[string]int
+	count int
+}
+
+func newStreamCaps(perIP, total int) *streamCaps {
+	if perIP <= 0 {
+		perIP = maxStreamsPerIP
+	}
+	if total <= 0 {
+		total = maxStreams
+	}
+	return &streamCaps{perIP: perIP, total: total, byIP: map[string]int{}}
+}
+
+// acquire takes a place for ip, or reports that a cap is reached; release
+// gives the place back.
+func (s *streamCaps) acquire(ip string) (release func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.count >= s.total || s.byIP[ip] >= s.perIP {
+		return nil, false
+	}
+	s.count++
+	s.byIP[ip]++
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.count--
+		if s.byIP[ip]--; s.byIP[ip] == 0 {
+			delete(s.byIP, ip)
+		}
+	}, true
+}
+
 // resumeFrom reads Last-Event-ID ("<boot id>:<seq>"): this boot's id resumes
 // after seq, another boot's (or a malformed one) replays the whole ring.
 func resumeFrom(id, boot string) uint64 {
@@ -275,8 +318,16 @@ func (a *api) handleAdminStream(c *gin.Context) {
 		renderError(c, err)
 		return
 	}
+	release, ok := a.streams.acquire(c.ClientIP())
+	if !ok {
+		abortError(c, codeTooManyConnection, msgTooManyStreams)
+		return
+	}
+	defer release()
 	j := a.Admin.Journal()
 	boot := j.BootID()
+	// A new stream starts at the tail; a resume replays after its id.
+	f.Since = j.Seq()
 	if id := c.GetHeader("Last-Event-ID"); id != "" {
 		f.Since = resumeFrom(id, boot)
 	} else if id := c.Query("lastEventId"); id != "" {

@@ -42,6 +42,12 @@ type adminEnv struct {
 
 func startAdmin(t *testing.T, env map[string]string, hubOpts signal.Options) *adminEnv {
 	t.Helper()
+	return startAdminWith(t, env, hubOpts, nil)
+}
+
+// startAdminWith is startAdmin with tweak applied to the Deps.
+func startAdminWith(t *testing.T, env map[string]string, hubOpts signal.Options, tweak func(*Deps)) *adminEnv {
+	t.Helper()
 	t.Cleanup(func() { goleak.VerifyNone(t, goleak.IgnoreCurrent()) })
 	cfg := testConfig(t, env)
 	now := time.Now
@@ -61,14 +67,18 @@ func startAdmin(t *testing.T, env map[string]string, hubOpts signal.Options) *ad
 	service := ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now)
 	adm := admin.New(admin.Options{Registry: reg, Journal: jour, Faults: faults, Sessions: hub,
 		Limiters: []admin.Resetter{mint, service}})
-	h := New(Deps{
+	d := Deps{
 		Config: cfg, Logger: slog.New(slog.DiscardHandler),
 		Issuer: auth.NewIssuer(cfg.APIKey, cfg.APISecret, now), Verifier: auth.NewVerifier(cfg.Keys, now),
 		IDs: ids.New(nil), Names: policy, Now: now, Started: now(),
 		MintLimiter: mint, ServiceLimiter: service,
 		Rooms: reg, Conns: hub, Registry: reg, Hub: hub,
 		Admin: adm, Journal: jour, AdminHeartbeat: 50 * time.Millisecond,
-	})
+	}
+	if tweak != nil {
+		tweak(&d)
+	}
+	h := New(d)
 	s := httptest.NewServer(h)
 	t.Cleanup(func() {
 		jour.Close()
@@ -158,8 +168,12 @@ func TestAdminProductionNeedsCallerBearer(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		t.Fatalf("stream with access_token: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	if ev := newSSE(resp.Body).next(t); ev.data == "" {
-		t.Fatalf("no replay of the reset event: %+v", ev)
+	// The stream starts at the tail: the next reset is its first event.
+	if r := e.do(t, "POST", "/__admin/reset", "", map[string]string{"Authorization": "Bearer " + tok}); r.status != http.StatusOK {
+		t.Fatalf("second reset: %d %s", r.status, r.raw)
+	}
+	if ev := newSSE(resp.Body).next(t); !strings.Contains(ev.data, `"type":"reset"`) {
+		t.Fatalf("no reset event: %+v", ev)
 	}
 }
 
@@ -352,16 +366,21 @@ func (e *adminEnv) stream(t *testing.T, query, lastID string) (*sse, func()) {
 
 func TestStreamResumesFromLastEventID(t *testing.T) {
 	e := startAdmin(t, nil, signal.Options{})
+	e.post(t, "/__admin/rooms/r/participants", `{"identity":"early"}`)
+	// Without Last-Event-ID the stream starts at the tail: only new entries.
+	s, stop := e.stream(t, "type=participant_joined", "")
 	for i := range 3 {
 		e.post(t, "/__admin/rooms/r/participants", fmt.Sprintf(`{"identity":"bot%d"}`, i))
 	}
-	s, stop := e.stream(t, "type=participant_joined", "")
 	var ids []string
-	for range 3 {
+	for i := range 3 {
 		ev := s.next(t)
 		var entry journal.Entry
 		if err := json.Unmarshal([]byte(ev.data), &entry); err != nil || entry.Type != journal.TypeParticipantJoined {
 			t.Fatalf("event %+v: %v", ev, err)
+		}
+		if want := fmt.Sprintf("bot%d", i); entry.Identity != want {
+			t.Fatalf("event %d is %s, want %s (a stream starts at the tail)", i, entry.Identity, want)
 		}
 		if ev.id != fmt.Sprintf("%s:%d", e.jour.BootID(), entry.Seq) {
 			t.Fatalf("id %q for seq %d", ev.id, entry.Seq)
@@ -387,8 +406,81 @@ func TestStreamResumesFromLastEventID(t *testing.T) {
 	s3, stop3 := e.stream(t, "type=participant_joined", "0123456789ab:2")
 	defer stop3()
 	_ = json.Unmarshal([]byte(s3.next(t).data), &entry)
-	if entry.Identity != "bot0" {
+	if entry.Identity != "early" {
 		t.Fatalf("replay from another boot starts with %s", entry.Identity)
+	}
+}
+
+// Event streams are capped per client IP and in all; past a cap the answer
+// is 429 with the usual JSON error, and a closed stream frees its place.
+func TestStreamFollowersAreCapped(t *testing.T) {
+	e := startAdmin(t, nil, signal.Options{})
+	open := func() (*http.Response, context.CancelFunc) {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.URL+"/__admin/events/stream", nil)
+		resp, err := e.Client().Do(req)
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		return resp, func() { cancel(); resp.Body.Close() }
+	}
+	var stops []context.CancelFunc
+	defer func() {
+		for _, s := range stops {
+			s()
+		}
+	}()
+	for i := range maxStreamsPerIP {
+		resp, stop := open()
+		stops = append(stops, stop)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("stream %d: %d", i, resp.StatusCode)
+		}
+	}
+	resp, stop := open()
+	raw, _ := io.ReadAll(resp.Body)
+	stop()
+	var body map[string]any
+	_ = json.Unmarshal(raw, &body)
+	if resp.StatusCode != http.StatusTooManyRequests || body["code"] != codeTooManyConnection || body["error"] == "" {
+		t.Fatalf("stream past the per-IP cap: %d %s", resp.StatusCode, raw)
+	}
+	if r := e.do(t, http.MethodGet, "/health", "", nil); r.status != http.StatusOK {
+		t.Fatalf("/health: %d", r.status)
+	}
+	// A closed stream frees its place (the server notices the close).
+	stops[0]()
+	deadline := time.Now().Add(wait)
+	for {
+		resp, stop := open()
+		stops = append(stops, stop)
+		if resp.StatusCode == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a closed stream kept its place: %d", resp.StatusCode)
+		}
+		stop()
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// The cap in all.
+	e2 := startAdminWith(t, nil, signal.Options{}, func(d *Deps) { d.AdminStreams = 2 })
+	var codes []int
+	for range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e2.URL+"/__admin/events/stream", nil)
+		resp, err := e2.Client().Do(req)
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		stops = append(stops, func() { cancel(); resp.Body.Close() })
+		codes = append(codes, resp.StatusCode)
+	}
+	if !slices.Equal(codes, []int{200, 200, 429}) {
+		t.Fatalf("streams past the total cap: %v", codes)
 	}
 }
 

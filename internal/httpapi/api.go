@@ -77,6 +77,13 @@ type Deps struct {
 	Admin          *admin.Admin
 	Journal        *journal.Journal
 	AdminHeartbeat time.Duration // SSE heartbeat; default 15 s
+	// Concurrent /__admin/events/stream followers per client IP and in all;
+	// 0: the defaults (16 and 256).
+	AdminStreamsPerIP, AdminStreams int
+
+	// BodyDeadline bounds reading a request body (and, outside streaming
+	// routes, writing the answer); default 15 s.
+	BodyDeadline time.Duration
 
 	// Cluster is the shared state of several instances (SPEC §12;
 	// cluster.go); nil without REDIS_URL.
@@ -85,6 +92,7 @@ type Deps struct {
 
 type api struct {
 	Deps
+	streams *streamCaps // SSE followers (admin.go)
 }
 
 // timestamp formats t as RFC 3339 in UTC with milliseconds.

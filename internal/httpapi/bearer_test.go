@@ -150,7 +150,7 @@ func TestDevelopmentIsOpen(t *testing.T) {
 }
 
 // The start-up refusals of production mode (SPEC §5.4) that make the bearer
-// check meaningful: no JWT_SECRET, a short one, a development value.
+// check meaningful: no JWT_SECRET, a short one, a development value, an API secret.
 func TestProductionConfigRefusals(t *testing.T) {
 	cases := []struct {
 		env  map[string]string
@@ -162,7 +162,8 @@ func TestProductionConfigRefusals(t *testing.T) {
 		{prodEnv(map[string]string{"LIVEKIT_API_SECRET": "secret"}), "LIVEKIT_API_SECRET"},
 		{prodEnv(map[string]string{"LIVEKIT_API_SECRET": "test-api-secret"}), "LIVEKIT_API_SECRET"},
 		{prodEnv(map[string]string{"LIVEKIT_API_SECRET": strings.Repeat("s", 31)}), "LIVEKIT_API_SECRET"},
-		{prodEnv(map[string]string{"LIVEKIT_KEYS": "other: secret"}), "LIVEKIT_API_SECRET"},
+		{prodEnv(map[string]string{"LIVEKIT_KEYS": "other: secret"}), "LIVEKIT_KEYS"},
+		{prodEnv(map[string]string{"JWT_SECRET": prodAPISecret}), "JWT_SECRET"},
 		{prodEnv(map[string]string{"JWT_EXPIRY_HOURS": "25"}), "JWT_EXPIRY_HOURS"},
 		{prodEnv(map[string]string{"JWT_EXPIRY_HOURS": "0"}), "JWT_EXPIRY_HOURS"},
 	}

@@ -38,6 +38,7 @@ const (
 	msgContentType      = "Content-Type must be application/json"
 	msgRateLimited      = "Too many requests from this IP, please try again later."
 	msgInternal         = "Internal server error"
+	msgBodyTimeout      = "Request body not received in time"
 )
 
 // statusOf is the error → status table.

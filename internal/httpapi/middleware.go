@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -100,18 +102,66 @@ func requestLog(log *slog.Logger) gin.HandlerFunc {
 	}
 }
 
-// handlerDeadline gives ordinary handlers a 15 s write deadline (the server
-// has no WriteTimeout, so that streams can set their own).
-func handlerDeadline() gin.HandlerFunc {
+// defaultBodyDeadline is the handler deadline of SPEC §3.6.
+const defaultBodyDeadline = 15 * time.Second
+
+// handlerDeadline bounds reading the request body on every route, so that a
+// body that stalls cannot hold its connection: a handler's read then fails
+// (jsonBody answers 408) and net/http closes the connection. Ordinary
+// handlers also get a write deadline (the server has no WriteTimeout, so
+// that streams can set their own). On streaming routes (WebSockets, SSE,
+// long polls) the read deadline ends with the body: a deadline left on the
+// connection would cancel the request once the stream outlives it.
+func handlerDeadline(d time.Duration) gin.HandlerFunc {
+	if d <= 0 {
+		d = defaultBodyDeadline
+	}
 	return func(c *gin.Context) {
-		switch groupOf(c.Request.URL.Path) {
+		rc := http.NewResponseController(c.Writer)
+		r := c.Request
+		stream := false
+		switch groupOf(r.URL.Path) {
 		case groupRTC, groupAdmin:
-			// WebSockets, SSE and long polls manage their own deadlines.
+			stream = true
 		default:
-			_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(15 * time.Second))
+			_ = rc.SetWriteDeadline(time.Now().Add(d))
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			_ = rc.SetReadDeadline(time.Now().Add(d))
+			if stream {
+				r.Body = &bodyUntilEOF{ReadCloser: r.Body, done: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+			}
 		}
 		c.Next()
 	}
+}
+
+// bodyUntilEOF calls done once, when the body has been read to its end.
+type bodyUntilEOF struct {
+	io.ReadCloser
+	done func()
+}
+
+func (b *bodyUntilEOF) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && b.done != nil {
+		b.done()
+		b.done = nil
+	}
+	return n, err
+}
+
+// bodyTimedOut reports whether err is the body deadline running out; if so
+// it answers 408 and the connection closes (its body is half read).
+func bodyTimedOut(c *gin.Context, err error) bool {
+	var ne net.Error
+	if !errors.Is(err, os.ErrDeadlineExceeded) && !(errors.As(err, &ne) && ne.Timeout()) {
+		return false
+	}
+	// The write deadline ran out with the read one: a moment to answer.
+	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(time.Second))
+	c.Header("Connection", "close")
+	return true
 }
 
 // originPolicy applies the origin rule of the request's route group and, where
@@ -150,6 +200,19 @@ func newOriginPolicy(allowed []string, onRefuse func(*gin.Context, string)) *ori
 
 func isPreflight(r *http.Request) bool {
 	return r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
+}
+
+// routeHasMethod reports whether the route of a preflight has method. No
+// route takes OPTIONS, so gin runs a preflight as "method not allowed" and
+// has already put the route's own methods in the Allow header (none for an
+// unknown path); rs/cors would grant any method of its global list.
+func routeHasMethod(c *gin.Context, method string) bool {
+	for _, m := range strings.Split(c.Writer.Header().Get("Allow"), ",") {
+		if strings.TrimSpace(m) == method && method != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // sameOrigin reports whether origin is the server's own (scheme and Host).
@@ -216,7 +279,7 @@ func (p *originPolicy) handler() gin.HandlerFunc {
 			p.refuse(c, origin)
 			return
 		}
-		if p.api != nil && cross {
+		if p.api != nil && cross && (!isPreflight(r) || routeHasMethod(c, r.Header.Get("Access-Control-Request-Method"))) {
 			normaliseRequestHeaders(r)
 			p.api.HandlerFunc(c.Writer, r)
 		} else {
@@ -271,6 +334,10 @@ func jsonBody(limit int64) gin.HandlerFunc {
 			if errors.As(err, &mbe) {
 				c.Header("Connection", "close")
 				abortError(c, codePayloadTooLarge, msgTooLarge)
+				return
+			}
+			if bodyTimedOut(c, err) {
+				abortError(c, codeTimeout, msgBodyTimeout)
 				return
 			}
 			abortError(c, codeInvalidJSON, msgInvalidJSON)

@@ -19,7 +19,7 @@ func New(d Deps) http.Handler {
 	if d.Conns == nil && d.Hub != nil {
 		d.Conns = d.Hub
 	}
-	a := &api{Deps: d}
+	a := &api{Deps: d, streams: newStreamCaps(d.AdminStreamsPerIP, d.AdminStreams)}
 	a.initTokenService()
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
@@ -41,7 +41,7 @@ func New(d Deps) http.Handler {
 	}
 	cfg := d.Config
 
-	e.Use(securityHeaders(), recordMetrics(a.Figures), journalHTTP(d.Journal), recoverJSON(d.Logger), requestLog(d.Logger), handlerDeadline(), origins.handler())
+	e.Use(securityHeaders(), recordMetrics(a.Figures), journalHTTP(d.Journal), recoverJSON(d.Logger), requestLog(d.Logger), handlerDeadline(d.BodyDeadline), origins.handler())
 	e.Use(faultHTTP(d.Admin)) // after the origin rule: test-control faults (admin.go)
 	e.NoRoute(func(c *gin.Context) { abortError(c, codeNotFound, msgEndpointNotFound) })
 	e.NoMethod(func(c *gin.Context) { abortError(c, codeMethodNotAllowed, msgMethodNotAllowed) })

@@ -447,6 +447,32 @@ func TestCORS(t *testing.T) {
 	}
 }
 
+// A preflight advertises only the route's own methods: DELETE on the mint
+// route (C11) or on an unknown path gets a 204 with no ACA* headers.
+func TestPreflightMethodsFollowTheRoute(t *testing.T) {
+	s := newTestServer(t, nil)
+	ask := func(path, method string) reply {
+		return s.do(t, "OPTIONS", path, "", map[string]string{"Origin": "http://localhost:3000", "Access-Control-Request-Method": method, "Content-Type": ""})
+	}
+	for _, c := range []struct{ path, method string }{
+		{"/api/livekit/token", "DELETE"}, {"/api/livekit/token", "GET"}, {"/token/validate", "DELETE"},
+		{"/livekit/status", "POST"}, {"/no/such/route", "GET"}, {"/api/livekit/token/", "POST"},
+	} {
+		r := ask(c.path, c.method)
+		if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "" || r.header.Get("Access-Control-Allow-Methods") != "" {
+			t.Errorf("%s %s: %d %v", c.method, c.path, r.status, r.header)
+		}
+	}
+	for _, c := range []struct{ path, method string }{
+		{"/api/livekit/token", "POST"}, {"/token/validate", "POST"}, {"/livekit/status", "GET"},
+	} {
+		r := ask(c.path, c.method)
+		if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "http://localhost:3000" || r.header.Get("Access-Control-Allow-Methods") != c.method {
+			t.Errorf("%s %s: %d %v", c.method, c.path, r.status, r.header)
+		}
+	}
+}
+
 func TestCORSStarAndEmpty(t *testing.T) {
 	star := newTestServer(t, map[string]string{"ALLOWED_ORIGINS": "*"})
 	r := star.do(t, "POST", "/api/livekit/token", `{"roomName":"r","participantName":"u"}`, map[string]string{"Origin": "http://anything.example"})

@@ -271,6 +271,10 @@ func twirpHandler(s *roomservice.Service, v *auth.Verifier) gin.HandlerFunc {
 				twirpError(c, http.StatusRequestEntityTooLarge, twirpMalformed, "request body exceeds 1 MiB", nil)
 				return
 			}
+			if bodyTimedOut(c, err) {
+				twirpError(c, http.StatusRequestTimeout, "deadline_exceeded", "the request body was not received in time", nil)
+				return
+			}
 			twirpFail(c, twirpMalformed, "the request body could not be read")
 			return
 		}

@@ -55,7 +55,10 @@ func New(h http.Handler, o Options) *Server {
 			ReadHeaderTimeout: o.ReadHeaderTimeout,
 			IdleTimeout:       o.IdleTimeout,
 			MaxHeaderBytes:    o.MaxHeaderBytes,
-			// No WriteTimeout: streaming routes set their own deadlines.
+			// No WriteTimeout and no ReadTimeout: streaming routes (SSE, long
+			// polls, WebSockets) would be cut off. The handler bounds reading
+			// each request body and writing its answer per route instead
+			// (httpapi's handlerDeadline).
 		},
 		timeout: o.ShutdownTimeout,
 	}
