@@ -76,6 +76,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		settings[k] = v
 	}
 	c, err := config.FromSettings(settings)
+	if err == nil {
+		err = c.Resolve() // the host: addresses, host name, media directory
+	}
 	if err != nil {
 		return nil, fmt.Errorf("livekitmock: %w", err)
 	}

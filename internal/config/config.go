@@ -24,63 +24,102 @@ const (
 	Production  = "production"
 )
 
-// Config holds every setting. It is read once at start-up and never changed.
+// Config holds every setting, in groups that each check their own rules
+// (Validate). It is read once at start-up and never changed. The groups are
+// embedded, so a setting is read as cfg.Port whatever its group.
 type Config struct {
-	Port int
-	Bind string
+	Network
+	Auth
+	HTTP
+	RTC
+	Rooms
+	Webhooks
+	Admin
+	Cluster
+	Logging
 
+	Environment string
+
+	// Warnings are accepted but risky settings, for the start-up log.
+	Warnings []string
+}
+
+// Network is where the server listens and what it tells clients to reach.
+type Network struct {
+	Port       int
+	Bind       string
+	WSURL      string
+	RTCUDPPort int
+	NodeIP     string // "": the first non-loopback address, found by Resolve
+	ICEServers []string
+}
+
+// Auth holds the key pairs LiveKit tokens are signed with and the secret of
+// callers' own bearers.
+type Auth struct {
 	APIKey    string
 	APISecret string
 	// Keys holds every accepted key pair: the main one and those of LIVEKIT_KEYS.
-	Keys map[string]string
-
-	WSURL          string
+	Keys           map[string]string
 	JWTSecret      string
 	JWTExpiryHours int
+}
 
+// HTTP holds the rules of the HTTP API.
+type HTTP struct {
 	AllowedOrigins  []string // empty: none; ["*"]: any
 	RateLimitMax    int
 	RateLimitWindow time.Duration
 	BodyLimit       int64
 	TrustedProxies  []string
 	NamePolicy      string
+}
 
-	RTCRequireToken      bool
-	RTCAllowedOrigins    []string // ["*"]: any
-	RoomEmptyTimeout     time.Duration
-	RoomDepartureTimeout time.Duration
-	ResumeWindow         time.Duration
-	MaxParticipants      int
-
+// RTC holds the limits of the /rtc sockets.
+type RTC struct {
+	RTCRequireToken        bool
+	RTCAllowedOrigins      []string // ["*"]: any
 	RTCMaxConnectionsPerIP int
 	RTCMaxConnections      int
 	RTCMessageRate         float64
 	RTCMessageBurst        int
 	RTCMaxMessageBytes     int64
 	RTCOutbox              int
-	RTCUDPPort             int
-	NodeIP                 string
-	ICEServers             []string
+}
 
+// Rooms holds room lifetimes and caps.
+type Rooms struct {
+	RoomEmptyTimeout     time.Duration
+	RoomDepartureTimeout time.Duration
+	ResumeWindow         time.Duration
+	MaxParticipants      int
+}
+
+// Webhooks holds the receivers of webhooks and the key that signs them.
+type Webhooks struct {
 	WebhookURLs   []string
 	WebhookAPIKey string
+}
 
+// Admin holds the test-control settings.
+type Admin struct {
 	AdminAPI        bool
-	AdminMediaDir   string // absolute; "": fake participants take no files
+	AdminMediaDir   string // absolute once resolved; "": fake participants take no files
 	JournalSize     int
 	JournalPayloads bool
+}
 
-	Environment string
-
+// Cluster holds the optional shared state of several instances.
+type Cluster struct {
 	RedisURL    string
-	InstanceID  string
-	InstanceURL string
+	InstanceID  string // "": the host name, found by Resolve
+	InstanceURL string // "": from NODE_IP and PORT, made by Resolve
+}
 
+// Logging holds the log settings.
+type Logging struct {
 	LogLevel  string
 	LogFormat string
-
-	// Warnings are accepted but risky settings, for the start-up log.
-	Warnings []string
 }
 
 // DefaultUDPPort is LiveKit's pairing of ports: the media port is the HTTP
@@ -95,11 +134,11 @@ func DefaultUDPPort(httpPort int) int {
 
 // Loopback reports whether the server listens on a loopback address only
 // (the default), and so is out of reach of other machines.
-func (c *Config) Loopback() bool {
-	if c.Bind == "localhost" {
+func (n Network) Loopback() bool {
+	if n.Bind == "localhost" {
 		return true
 	}
-	a, err := netip.ParseAddr(strings.Trim(c.Bind, "[]"))
+	a, err := netip.ParseAddr(strings.Trim(n.Bind, "[]"))
 	return err == nil && a.IsLoopback()
 }
 
@@ -197,7 +236,11 @@ func Load(args []string, getenv func(string) string, out io.Writer) (*Config, er
 	if err != nil {
 		return nil, err
 	}
-	return FromSettings(vals)
+	c, err := FromSettings(vals)
+	if err != nil {
+		return nil, err
+	}
+	return c, c.Resolve()
 }
 
 // Parse reads the raw settings, by variable name, from getenv and args
@@ -238,7 +281,8 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (map[string
 
 // FromSettings validates settings given by variable name (as Parse returns
 // them, or as a program embedding the server writes them); absent ones take
-// their defaults. A name that is not a setting is refused.
+// their defaults. A name that is not a setting is refused. It looks at
+// nothing but the settings: Resolve completes the result from the host.
 func FromSettings(m map[string]string) (*Config, error) {
 	defaults := make(map[string]string, len(settings))
 	for _, s := range settings {
@@ -262,217 +306,194 @@ func FromSettings(m map[string]string) (*Config, error) {
 	return build(get)
 }
 
+// build parses every setting (types and ranges), then checks the rules of
+// each group and those between groups. It does no I/O: Resolve looks at the
+// host.
 func build(get func(string) string) (*Config, error) {
-	c := &Config{}
-	var errs []error
-	bad := func(v, reason string) { errs = append(errs, &Error{Var: v, Reason: reason}) }
-
-	intIn := func(v string, lo, hi int) int {
-		n, err := strconv.Atoi(get(v))
-		if err != nil || n < lo || n > hi {
-			bad(v, fmt.Sprintf("must be an integer from %d to %d, got %q", lo, hi, get(v)))
-		}
-		return n
+	p := &parser{get: get}
+	c := &Config{Environment: p.environment()}
+	c.Network = p.network()
+	c.Auth = p.auth()
+	c.HTTP = p.http()
+	c.RTC = p.rtc()
+	c.Rooms = p.rooms()
+	c.Webhooks = Webhooks{WebhookURLs: splitList(get("WEBHOOK_URLS")), WebhookAPIKey: get("WEBHOOK_API_KEY")}
+	c.Admin = p.admin(c.Environment)
+	c.Cluster = Cluster{RedisURL: get("REDIS_URL"), InstanceID: get("INSTANCE_ID"), InstanceURL: get("INSTANCE_URL")}
+	c.Logging = p.logging()
+	if len(p.errs) > 0 {
+		return nil, errors.Join(p.errs...)
 	}
-	dur := func(v string, lo, hi time.Duration) time.Duration {
-		raw := get(v)
-		d, err := time.ParseDuration(raw)
-		if err != nil {
-			// Plain numbers are seconds, as LiveKit's config counts them.
-			if n, nerr := strconv.ParseFloat(raw, 64); nerr == nil && n >= 0 && n <= hi.Seconds() {
-				d, err = time.Duration(n*float64(time.Second)), nil
-			}
-		}
-		if err != nil || d < lo || d > hi {
-			bad(v, fmt.Sprintf("must be a duration from %s to %s (like 60s), got %q", lo, hi, raw))
-		}
-		return d
-	}
-	boolean := func(v string) bool {
-		switch strings.ToLower(get(v)) {
-		case "1", "true", "yes", "on":
-			return true
-		case "", "0", "false", "no", "off":
-			return false
-		}
-		bad(v, fmt.Sprintf("must be true or false, got %q", get(v)))
-		return false
-	}
-
-	c.Port = intIn("PORT", 0, 65535)
-	c.Bind = get("BIND")
-	if c.Bind != "" {
-		if _, err := netip.ParseAddr(strings.Trim(c.Bind, "[]")); err != nil && c.Bind != "localhost" {
-			bad("BIND", "must be an IP address")
-		}
-	}
-	c.APIKey = get("LIVEKIT_API_KEY")
-	c.APISecret = get("LIVEKIT_API_SECRET")
-	if c.APIKey == "" {
-		bad("LIVEKIT_API_KEY", "must not be empty")
-	}
-	if c.APISecret == "" {
-		bad("LIVEKIT_API_SECRET", "must not be empty")
-	}
-	c.Keys = map[string]string{c.APIKey: c.APISecret}
-	extra, err := ParseKeys(get("LIVEKIT_KEYS"))
-	if err != nil {
-		bad("LIVEKIT_KEYS", err.Error())
-	}
-	for k, s := range extra {
-		if old, dup := c.Keys[k]; dup && old != s {
-			bad("LIVEKIT_KEYS", fmt.Sprintf("key %q is given two different secrets", k))
-		}
-		c.Keys[k] = s
-	}
-
-	c.WSURL = get("LIVEKIT_WS_URL")
-	if c.WSURL == "" {
-		c.WSURL = fmt.Sprintf("ws://localhost:%d", c.Port)
-	} else if u, err := url.Parse(c.WSURL); err != nil || (u.Scheme != "ws" && u.Scheme != "wss" && u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("LIVEKIT_WS_URL", "must be a ws://, wss://, http:// or https:// URL")
-	}
-	c.JWTSecret = get("JWT_SECRET")
-	c.JWTExpiryHours = intIn("JWT_EXPIRY_HOURS", 1, 24)
-
-	c.AllowedOrigins = splitList(get("ALLOWED_ORIGINS"))
-	for _, o := range c.AllowedOrigins {
-		if err := checkOrigin(o); err != nil {
-			bad("ALLOWED_ORIGINS", err.Error())
-		}
-	}
-	c.RateLimitMax = intIn("RATE_LIMIT_MAX", 0, 1_000_000_000)
-	c.RateLimitWindow = dur("RATE_LIMIT_WINDOW", time.Second, 24*time.Hour)
-	c.BodyLimit = int64(intIn("BODY_LIMIT", 64, 1<<20))
-	c.TrustedProxies = splitList(get("TRUSTED_PROXIES"))
-	for _, p := range c.TrustedProxies {
-		if _, err := netip.ParsePrefix(p); err != nil {
-			if _, err := netip.ParseAddr(p); err != nil {
-				bad("TRUSTED_PROXIES", fmt.Sprintf("%q is not a CIDR or an IP address", p))
-			}
-		}
-	}
-	switch strings.ToLower(get("NAME_POLICY")) {
-	case "strict", "livekit":
-		c.NamePolicy = strings.ToLower(get("NAME_POLICY"))
-	default:
-		bad("NAME_POLICY", `must be "strict" or "livekit"`)
-	}
-
-	c.RTCRequireToken = boolean("RTC_REQUIRE_TOKEN")
-	c.RTCAllowedOrigins = splitList(get("RTC_ALLOWED_ORIGINS"))
-	for _, o := range c.RTCAllowedOrigins {
-		if err := checkOrigin(o); err != nil {
-			bad("RTC_ALLOWED_ORIGINS", err.Error())
-		}
-	}
-	c.RoomEmptyTimeout = dur("ROOM_EMPTY_TIMEOUT", 0, 7*24*time.Hour)
-	c.RoomDepartureTimeout = dur("ROOM_DEPARTURE_TIMEOUT", 0, 7*24*time.Hour)
-	c.ResumeWindow = dur("RESUME_WINDOW", 0, time.Hour)
-	c.MaxParticipants = intIn("MAX_PARTICIPANTS", 0, 1_000_000)
-	c.RTCMaxConnectionsPerIP = intIn("RTC_MAX_CONNECTIONS_PER_IP", 0, 10_000_000)
-	c.RTCMaxConnections = intIn("RTC_MAX_CONNECTIONS", 0, 10_000_000)
-	rate, err := strconv.ParseFloat(get("RTC_MESSAGE_RATE"), 64)
-	if err != nil || !(rate > 0 && rate <= 1e6) { // also refuses NaN
-		bad("RTC_MESSAGE_RATE", fmt.Sprintf("must be a number above 0, got %q", get("RTC_MESSAGE_RATE")))
-	}
-	c.RTCMessageRate = rate
-	c.RTCMessageBurst = intIn("RTC_MESSAGE_BURST", 1, 1_000_000)
-	c.RTCMaxMessageBytes = int64(intIn("RTC_MAX_MESSAGE_BYTES", 512, 64<<20))
-	c.RTCOutbox = intIn("RTC_OUTBOX", 1, 1_000_000)
-	if get("RTC_UDP_PORT") == "" {
-		c.RTCUDPPort = DefaultUDPPort(c.Port)
-	} else {
-		c.RTCUDPPort = intIn("RTC_UDP_PORT", 0, 65535)
-	}
-	c.NodeIP = get("NODE_IP")
-	if c.NodeIP == "" {
-		c.NodeIP = "127.0.0.1"
-		if !c.Loopback() {
-			c.NodeIP = firstNonLoopback()
-		}
-	} else if _, err := netip.ParseAddr(c.NodeIP); err != nil {
-		bad("NODE_IP", "must be an IP address")
-	}
-	c.ICEServers = splitList(get("ICE_SERVERS"))
-	for _, s := range c.ICEServers {
-		if !strings.HasPrefix(s, "stun:") && !strings.HasPrefix(s, "turn:") && !strings.HasPrefix(s, "turns:") {
-			bad("ICE_SERVERS", fmt.Sprintf("%q is not a stun:, turn: or turns: URL", s))
-		}
-	}
-
-	c.WebhookURLs = splitList(get("WEBHOOK_URLS"))
-	for _, w := range c.WebhookURLs {
-		if u, err := url.Parse(w); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad("WEBHOOK_URLS", fmt.Sprintf("%q is not an http(s) URL", w))
-		}
-	}
-	c.WebhookAPIKey = get("WEBHOOK_API_KEY")
 	if c.WebhookAPIKey == "" {
 		c.WebhookAPIKey = c.APIKey
-	} else if _, ok := c.Keys[c.WebhookAPIKey]; !ok {
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	c.Warnings = c.warnings()
+	return c, nil
+}
+
+// parser reads typed values, collecting an *Error for each bad one.
+type parser struct {
+	get  func(string) string
+	errs []error
+}
+
+func (p *parser) bad(v, reason string) { p.errs = append(p.errs, &Error{Var: v, Reason: reason}) }
+
+func (p *parser) intIn(v string, lo, hi int) int {
+	n, err := strconv.Atoi(p.get(v))
+	if err != nil || n < lo || n > hi {
+		p.bad(v, fmt.Sprintf("must be an integer from %d to %d, got %q", lo, hi, p.get(v)))
+	}
+	return n
+}
+
+func (p *parser) dur(v string, lo, hi time.Duration) time.Duration {
+	raw := p.get(v)
+	d, err := time.ParseDuration(raw)
+	if err != nil {
+		// Plain numbers are seconds, as LiveKit's config counts them.
+		if n, nerr := strconv.ParseFloat(raw, 64); nerr == nil && n >= 0 && n <= hi.Seconds() {
+			d, err = time.Duration(n*float64(time.Second)), nil
+		}
+	}
+	if err != nil || d < lo || d > hi {
+		p.bad(v, fmt.Sprintf("must be a duration from %s to %s (like 60s), got %q", lo, hi, raw))
+	}
+	return d
+}
+
+func (p *parser) boolean(v string) bool {
+	switch strings.ToLower(p.get(v)) {
+	case "1", "true", "yes", "on":
+		return true
+	case "", "0", "false", "no", "off":
+		return false
+	}
+	p.bad(v, fmt.Sprintf("must be true or false, got %q", p.get(v)))
+	return false
+}
+
+func (p *parser) environment() string {
+	switch env := strings.ToLower(p.get("ENVIRONMENT")); env {
+	case Development, Production:
+		return env
+	case "dev":
+		return Development
+	case "prod":
+		return Production
+	}
+	p.bad("ENVIRONMENT", `must be "development" or "production"`)
+	return Development
+}
+
+func (p *parser) network() Network {
+	n := Network{Port: p.intIn("PORT", 0, 65535), Bind: p.get("BIND"), WSURL: p.get("LIVEKIT_WS_URL"),
+		NodeIP: p.get("NODE_IP"), ICEServers: splitList(p.get("ICE_SERVERS"))}
+	if n.WSURL == "" {
+		n.WSURL = fmt.Sprintf("ws://localhost:%d", n.Port)
+	}
+	if p.get("RTC_UDP_PORT") == "" {
+		n.RTCUDPPort = DefaultUDPPort(n.Port)
+	} else {
+		n.RTCUDPPort = p.intIn("RTC_UDP_PORT", 0, 65535)
+	}
+	if n.NodeIP == "" && n.Loopback() {
+		n.NodeIP = "127.0.0.1" // a loopback server advertises loopback
+	}
+	return n
+}
+
+func (p *parser) auth() Auth {
+	a := Auth{APIKey: p.get("LIVEKIT_API_KEY"), APISecret: p.get("LIVEKIT_API_SECRET"),
+		JWTSecret: p.get("JWT_SECRET"), JWTExpiryHours: p.intIn("JWT_EXPIRY_HOURS", 1, 24)}
+	a.Keys = map[string]string{a.APIKey: a.APISecret}
+	extra, err := ParseKeys(p.get("LIVEKIT_KEYS"))
+	if err != nil {
+		p.bad("LIVEKIT_KEYS", err.Error())
+	}
+	for k, s := range extra {
+		if old, dup := a.Keys[k]; dup && old != s {
+			p.bad("LIVEKIT_KEYS", fmt.Sprintf("key %q is given two different secrets", k))
+		}
+		a.Keys[k] = s
+	}
+	return a
+}
+
+func (p *parser) http() HTTP {
+	return HTTP{
+		AllowedOrigins:  splitList(p.get("ALLOWED_ORIGINS")),
+		RateLimitMax:    p.intIn("RATE_LIMIT_MAX", 0, 1_000_000_000),
+		RateLimitWindow: p.dur("RATE_LIMIT_WINDOW", time.Second, 24*time.Hour),
+		BodyLimit:       int64(p.intIn("BODY_LIMIT", 64, 1<<20)),
+		TrustedProxies:  splitList(p.get("TRUSTED_PROXIES")),
+		NamePolicy:      strings.ToLower(p.get("NAME_POLICY")),
+	}
+}
+
+func (p *parser) rtc() RTC {
+	r := RTC{
+		RTCRequireToken:        p.boolean("RTC_REQUIRE_TOKEN"),
+		RTCAllowedOrigins:      splitList(p.get("RTC_ALLOWED_ORIGINS")),
+		RTCMaxConnectionsPerIP: p.intIn("RTC_MAX_CONNECTIONS_PER_IP", 0, 10_000_000),
+		RTCMaxConnections:      p.intIn("RTC_MAX_CONNECTIONS", 0, 10_000_000),
+		RTCMessageBurst:        p.intIn("RTC_MESSAGE_BURST", 1, 1_000_000),
+		RTCMaxMessageBytes:     int64(p.intIn("RTC_MAX_MESSAGE_BYTES", 512, 64<<20)),
+		RTCOutbox:              p.intIn("RTC_OUTBOX", 1, 1_000_000),
+	}
+	rate, err := strconv.ParseFloat(p.get("RTC_MESSAGE_RATE"), 64)
+	if err != nil || !(rate > 0 && rate <= 1e6) { // also refuses NaN
+		p.bad("RTC_MESSAGE_RATE", fmt.Sprintf("must be a number above 0, got %q", p.get("RTC_MESSAGE_RATE")))
+	}
+	r.RTCMessageRate = rate
+	return r
+}
+
+func (p *parser) rooms() Rooms {
+	return Rooms{
+		RoomEmptyTimeout:     p.dur("ROOM_EMPTY_TIMEOUT", 0, 7*24*time.Hour),
+		RoomDepartureTimeout: p.dur("ROOM_DEPARTURE_TIMEOUT", 0, 7*24*time.Hour),
+		ResumeWindow:         p.dur("RESUME_WINDOW", 0, time.Hour),
+		MaxParticipants:      p.intIn("MAX_PARTICIPANTS", 0, 1_000_000),
+	}
+}
+
+func (p *parser) admin(env string) Admin {
+	a := Admin{AdminMediaDir: p.get("ADMIN_MEDIA_DIR"), JournalSize: p.intIn("JOURNAL_SIZE", 1, 10_000_000),
+		JournalPayloads: p.boolean("JOURNAL_PAYLOADS")}
+	switch strings.ToLower(p.get("ADMIN_API")) {
+	case "":
+		a.AdminAPI = env != Production
+	case "on", "true", "1":
+		a.AdminAPI = true
+	case "off", "false", "0":
+		a.AdminAPI = false
+	default:
+		p.bad("ADMIN_API", `must be "on" or "off"`)
+	}
+	return a
+}
+
+func (p *parser) logging() Logging {
+	l := Logging{LogLevel: strings.ToLower(p.get("LOG_LEVEL")), LogFormat: strings.ToLower(p.get("LOG_FORMAT"))}
+	if d := strings.ToLower(p.get("DEBUG")); d != "" && d != "false" && d != "0" {
+		l.LogLevel = "debug"
+	}
+	return l
+}
+
+// Validate checks every group's rules, then those between groups (the
+// production mode's secrets, the webhook key among the keys).
+func (c *Config) Validate() error {
+	errs := []error{c.Network.Validate(), c.Auth.Validate(), c.HTTP.Validate(), c.RTC.Validate(), c.Rooms.Validate(),
+		c.Webhooks.Validate(), c.Admin.Validate(), c.Cluster.Validate(), c.Logging.Validate()}
+	bad := func(v, reason string) { errs = append(errs, &Error{Var: v, Reason: reason}) }
+	if _, ok := c.Keys[c.WebhookAPIKey]; c.WebhookAPIKey != "" && !ok {
 		bad("WEBHOOK_API_KEY", "must be one of the configured keys")
 	}
-
-	c.Environment = strings.ToLower(get("ENVIRONMENT"))
-	switch c.Environment {
-	case Development, Production:
-	case "dev":
-		c.Environment = Development
-	case "prod":
-		c.Environment = Production
-	default:
-		bad("ENVIRONMENT", `must be "development" or "production"`)
-	}
-	switch strings.ToLower(get("ADMIN_API")) {
-	case "":
-		c.AdminAPI = c.Environment != Production
-	case "on", "true", "1":
-		c.AdminAPI = true
-	case "off", "false", "0":
-		c.AdminAPI = false
-	default:
-		bad("ADMIN_API", `must be "on" or "off"`)
-	}
-	if d := get("ADMIN_MEDIA_DIR"); d != "" {
-		abs, err := filepath.Abs(d)
-		if st, serr := os.Stat(abs); err != nil || serr != nil || !st.IsDir() {
-			bad("ADMIN_MEDIA_DIR", "must be an existing directory")
-		}
-		c.AdminMediaDir = abs
-	}
-	c.JournalSize = intIn("JOURNAL_SIZE", 1, 10_000_000)
-	c.JournalPayloads = boolean("JOURNAL_PAYLOADS")
-
-	c.RedisURL = get("REDIS_URL")
-	if c.RedisURL != "" {
-		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-			bad("REDIS_URL", "must be a redis:// or rediss:// URL")
-		}
-	}
-	c.InstanceID = get("INSTANCE_ID")
-	if c.InstanceID == "" {
-		c.InstanceID, _ = os.Hostname()
-	}
-	c.InstanceURL = get("INSTANCE_URL")
-	if c.InstanceURL == "" {
-		c.InstanceURL = "http://" + net.JoinHostPort(c.NodeIP, strconv.Itoa(c.Port))
-	}
-
-	c.LogLevel = strings.ToLower(get("LOG_LEVEL"))
-	if d := strings.ToLower(get("DEBUG")); d != "" && d != "false" && d != "0" {
-		c.LogLevel = "debug"
-	}
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		bad("LOG_LEVEL", "must be debug, info, warn or error")
-	}
-	c.LogFormat = strings.ToLower(get("LOG_FORMAT"))
-	if c.LogFormat != "text" && c.LogFormat != "json" {
-		bad("LOG_FORMAT", `must be "text" or "json"`)
-	}
-
 	if c.Production() {
 		for k, s := range c.Keys {
 			// A secret of LIVEKIT_KEYS is reported under that variable.
@@ -492,28 +513,174 @@ func build(get func(string) string) (*Config, error) {
 		case IsDevSecret(c.JWTSecret) || len(c.JWTSecret) < 32:
 			bad("JWT_SECRET", "production mode requires at least 32 bytes that are not a development value")
 		}
-	}
-	// A JWT_SECRET equal to an API secret makes every participant token a
-	// caller bearer: production refuses it, development only warns (its
-	// endpoints are open to any caller anyway).
-	if c.JWTSecret != "" {
-		for k, s := range c.Keys {
-			if s != c.JWTSecret {
-				continue
-			}
-			msg := fmt.Sprintf("must differ from the API secret of key %q, or every participant token is a caller bearer", k)
-			if c.Production() {
-				bad("JWT_SECRET", msg+"; production mode refuses it")
-			} else {
-				c.Warnings = append(c.Warnings, "JWT_SECRET "+msg)
-			}
-			break
+		if k, same := c.jwtSecretIsAPISecret(); same {
+			bad("JWT_SECRET", jwtSecretMessage(k)+"; production mode refuses it")
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	return errors.Join(errs...)
+}
+
+// warnings are the risky settings development accepts.
+func (c *Config) warnings() []string {
+	if k, same := c.jwtSecretIsAPISecret(); same && !c.Production() {
+		// Production refuses it (Validate); development endpoints are open
+		// to any caller anyway.
+		return []string{"JWT_SECRET " + jwtSecretMessage(k)}
 	}
-	return c, nil
+	return nil
+}
+
+// jwtSecretIsAPISecret reports the key whose API secret JWT_SECRET equals:
+// then every participant token would be a caller bearer.
+func (c *Config) jwtSecretIsAPISecret() (string, bool) {
+	if c.JWTSecret == "" {
+		return "", false
+	}
+	for k, s := range c.Keys {
+		if s == c.JWTSecret {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+func jwtSecretMessage(key string) string {
+	return fmt.Sprintf("must differ from the API secret of key %q, or every participant token is a caller bearer", key)
+}
+
+// Validate checks the listen and advertised addresses.
+func (n Network) Validate() error {
+	var errs []error
+	if n.Bind != "" && n.Bind != "localhost" {
+		if _, err := netip.ParseAddr(strings.Trim(n.Bind, "[]")); err != nil {
+			errs = append(errs, &Error{Var: "BIND", Reason: "must be an IP address"})
+		}
+	}
+	if u, err := url.Parse(n.WSURL); err != nil || (u.Scheme != "ws" && u.Scheme != "wss" && u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, &Error{Var: "LIVEKIT_WS_URL", Reason: "must be a ws://, wss://, http:// or https:// URL"})
+	}
+	if n.NodeIP != "" {
+		if _, err := netip.ParseAddr(n.NodeIP); err != nil {
+			errs = append(errs, &Error{Var: "NODE_IP", Reason: "must be an IP address"})
+		}
+	}
+	for _, s := range n.ICEServers {
+		if !strings.HasPrefix(s, "stun:") && !strings.HasPrefix(s, "turn:") && !strings.HasPrefix(s, "turns:") {
+			errs = append(errs, &Error{Var: "ICE_SERVERS", Reason: fmt.Sprintf("%q is not a stun:, turn: or turns: URL", s)})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks that the main key pair is complete.
+func (a Auth) Validate() error {
+	var errs []error
+	if a.APIKey == "" {
+		errs = append(errs, &Error{Var: "LIVEKIT_API_KEY", Reason: "must not be empty"})
+	}
+	if a.APISecret == "" {
+		errs = append(errs, &Error{Var: "LIVEKIT_API_SECRET", Reason: "must not be empty"})
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks the origins, proxies and name policy.
+func (h HTTP) Validate() error {
+	var errs []error
+	for _, o := range h.AllowedOrigins {
+		if err := checkOrigin(o); err != nil {
+			errs = append(errs, &Error{Var: "ALLOWED_ORIGINS", Reason: err.Error()})
+		}
+	}
+	for _, p := range h.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				errs = append(errs, &Error{Var: "TRUSTED_PROXIES", Reason: fmt.Sprintf("%q is not a CIDR or an IP address", p)})
+			}
+		}
+	}
+	if h.NamePolicy != "strict" && h.NamePolicy != "livekit" {
+		errs = append(errs, &Error{Var: "NAME_POLICY", Reason: `must be "strict" or "livekit"`})
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks the origins allowed to open /rtc.
+func (r RTC) Validate() error {
+	var errs []error
+	for _, o := range r.RTCAllowedOrigins {
+		if err := checkOrigin(o); err != nil {
+			errs = append(errs, &Error{Var: "RTC_ALLOWED_ORIGINS", Reason: err.Error()})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Validate has nothing to check beyond the ranges the parser enforces.
+func (Rooms) Validate() error { return nil }
+
+// Validate checks the receivers' URLs.
+func (w Webhooks) Validate() error {
+	var errs []error
+	for _, u := range w.WebhookURLs {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			errs = append(errs, &Error{Var: "WEBHOOK_URLS", Reason: fmt.Sprintf("%q is not an http(s) URL", u)})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Validate has nothing to check beyond the parser's ranges; the media
+// directory is looked at by Resolve.
+func (Admin) Validate() error { return nil }
+
+// Validate checks the Redis URL.
+func (c Cluster) Validate() error {
+	if c.RedisURL == "" {
+		return nil
+	}
+	if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+		return &Error{Var: "REDIS_URL", Reason: "must be a redis:// or rediss:// URL"}
+	}
+	return nil
+}
+
+// Validate checks the level and format names.
+func (l Logging) Validate() error {
+	var errs []error
+	switch l.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, &Error{Var: "LOG_LEVEL", Reason: "must be debug, info, warn or error"})
+	}
+	if l.LogFormat != "text" && l.LogFormat != "json" {
+		errs = append(errs, &Error{Var: "LOG_FORMAT", Reason: `must be "text" or "json"`})
+	}
+	return errors.Join(errs...)
+}
+
+// Resolve fills in what depends on the host, which the parser does not look
+// at: the advertised address (the first non-loopback one when NODE_IP is
+// unset and the server listens beyond loopback), the instance id (the host
+// name) and URL, and the media directory (made absolute; it must exist).
+func (c *Config) Resolve() error {
+	if c.NodeIP == "" {
+		c.NodeIP = firstNonLoopback()
+	}
+	if c.InstanceID == "" {
+		c.InstanceID, _ = os.Hostname()
+	}
+	if c.InstanceURL == "" {
+		c.InstanceURL = "http://" + net.JoinHostPort(c.NodeIP, strconv.Itoa(c.Port))
+	}
+	if c.AdminMediaDir != "" {
+		abs, err := filepath.Abs(c.AdminMediaDir)
+		if st, serr := os.Stat(abs); err != nil || serr != nil || !st.IsDir() {
+			return &Error{Var: "ADMIN_MEDIA_DIR", Reason: "must be an existing directory"}
+		}
+		c.AdminMediaDir = abs
+	}
+	return nil
 }
 
 // ParseKeys reads LiveKit's key format: "key: secret" pairs, one per line or

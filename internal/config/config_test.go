@@ -221,3 +221,37 @@ func TestBindDefaultsToLoopback(t *testing.T) {
 		t.Fatalf("%v %+v", err, c)
 	}
 }
+
+// The parser looks at nothing but the settings; what depends on the host
+// (addresses, host name, the media directory) is filled in by Resolve.
+func TestFromSettingsLeavesTheHostToResolve(t *testing.T) {
+	c, err := FromSettings(map[string]string{"BIND": "0.0.0.0", "ADMIN_MEDIA_DIR": "/nonexistent/media"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NodeIP != "" || c.InstanceID != "" || c.InstanceURL != "" || c.AdminMediaDir != "/nonexistent/media" {
+		t.Fatalf("the parser resolved: %+v", c.Network)
+	}
+	if err := c.Resolve(); err == nil || !strings.Contains(err.Error(), "ADMIN_MEDIA_DIR") {
+		t.Fatalf("a missing media directory: %v", err)
+	}
+	if c.NodeIP == "" || c.InstanceURL == "" {
+		t.Fatalf("Resolve left %+v %+v", c.Network, c.Cluster)
+	}
+	if _, err := FromSettings(map[string]string{"PORTT": "1"}); err == nil || !strings.Contains(err.Error(), "PORTT") {
+		t.Fatalf("an unknown setting: %v", err)
+	}
+}
+
+// Each group checks its own rules.
+func TestGroupsValidate(t *testing.T) {
+	if err := (Network{Bind: "nowhere", WSURL: "ftp://x"}).Validate(); err == nil || !strings.Contains(err.Error(), "BIND") || !strings.Contains(err.Error(), "LIVEKIT_WS_URL") {
+		t.Errorf("network: %v", err)
+	}
+	if err := (Logging{LogLevel: "loud", LogFormat: "xml"}).Validate(); err == nil || !strings.Contains(err.Error(), "LOG_LEVEL") || !strings.Contains(err.Error(), "LOG_FORMAT") {
+		t.Errorf("logging: %v", err)
+	}
+	if err := (HTTP{NamePolicy: "strict", TrustedProxies: []string{"10.0.0.0/8"}, AllowedOrigins: []string{"*"}}).Validate(); err != nil {
+		t.Errorf("good http: %v", err)
+	}
+}
