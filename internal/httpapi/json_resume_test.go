@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/livekit-mock/livekit-mock/internal/journal"
 	"github.com/livekit-mock/livekit-mock/internal/signal"
@@ -126,5 +127,27 @@ func TestJSONResumeWithToken(t *testing.T) {
 	}
 	if _, got := resumeAnswer(t, e2, "", map[string]any{"type": "resume", "participantSid": sid2, "token": tok2}); !strings.Contains(got, `"type":"resumed"`) {
 		t.Fatalf("resume with a token in the message: %s", got)
+	}
+}
+
+// In production a caller without the caller bearer sees rooms and
+// participants, but no participant sids.
+func TestRoomsHideParticipantSidsFromAnonymousInProduction(t *testing.T) {
+	e := startAdmin(t, prodEnv(nil), signal.Options{})
+	alice := e.joined(t, "r", "alice")
+	alice.send(map[string]any{"type": "publish_track", "trackKind": "audio"})
+	alice.expect("track_published")
+	bearer := map[string]string{"Authorization": "Bearer " + callerToken(t, prodJWTSecret, time.Hour, time.Now())}
+	for _, path := range []string{"/api/rooms", "/api/rooms/r"} {
+		anon := e.do(t, "GET", path, "", nil)
+		if anon.status != 200 || !strings.Contains(anon.raw, `"identity":"alice"`) || !strings.Contains(anon.raw, `"sid":"TR_`) {
+			t.Errorf("%s without a bearer: %d %s", path, anon.status, anon.raw)
+		}
+		if strings.Contains(anon.raw, `"PA_`) {
+			t.Errorf("%s without a bearer lists a participant sid: %s", path, anon.raw)
+		}
+		if known := e.do(t, "GET", path, "", bearer); known.status != 200 || !strings.Contains(known.raw, `"sid":"PA_`) {
+			t.Errorf("%s with the caller bearer: %d %s", path, known.status, known.raw)
+		}
 	}
 }

@@ -112,8 +112,8 @@ func startRTC(t *testing.T, env map[string]string, hubOpts signal.Options) *rtcE
 		Logger: slog.New(slog.DiscardHandler), Registry: e.reg,
 	}))
 	r.GET("/rtc/v1", rtcHandler(RTCDeps{Hub: e.hub, Verifier: auth.NewVerifier(cfg.Keys, now), Config: cfg, Registry: e.reg}))
-	r.GET("/api/rooms", roomListHandler(e.reg))
-	r.GET("/api/rooms/:roomName", roomGetHandler(e.reg))
+	r.GET("/api/rooms", roomListHandler(e.reg, nil))
+	r.GET("/api/rooms/:roomName", roomGetHandler(e.reg, nil))
 	e.srv = httptest.NewServer(r)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
