@@ -179,7 +179,7 @@ func (h *jsonHandler) join(m jsonwire.JoinRoom, mt int, frame []byte) {
 		return
 	}
 	if g != nil {
-		if e := grantJoin(g, &req); e != nil {
+		if e := h.grantJoin(g, &req); e != nil {
 			h.fail(e)
 			return
 		}
@@ -320,14 +320,31 @@ func (h *jsonHandler) resume(data []byte) {
 	h.resumable = true
 }
 
-// grantJoin applies a verified token: its sub is the identity, its room
-// must be the one asked for (or is used when none was), its grants apply.
-func grantJoin(g *Grant, req *rooms.JoinRequest) *jsonwire.Error {
-	if g.Identity == "" {
-		return jsonwire.Errorf(jsonwire.CodeUnauthenticated, "Token has no identity (sub)")
+// Fields of a token's names in refusals: the values are never repeated.
+const (
+	fieldTokenIdentity = "token identity (sub)"
+	fieldTokenRoom     = "token room (video.room)"
+)
+
+// CheckGrantNames applies the name policy to a join token's identity (sub)
+// and room (video.room): both are required and follow the policy's rules.
+// The error names the claim, never its value.
+func CheckGrantNames(p names.Policy, g *Grant) error {
+	if err := p.Identity(fieldTokenIdentity, g.Identity); err != nil {
+		return err
 	}
+	return p.Room(fieldTokenRoom, g.Room)
+}
+
+// grantJoin applies a verified token: it must grant roomJoin, its sub and
+// room must pass the name policy, its sub is the identity, its room must be
+// the one asked for (or is used when none was), its grants apply.
+func (h *jsonHandler) grantJoin(g *Grant, req *rooms.JoinRequest) *jsonwire.Error {
 	if !g.RoomJoin {
 		return jsonwire.Errorf(jsonwire.CodeUnauthenticated, "Token does not grant roomJoin")
+	}
+	if err := CheckGrantNames(h.o.Names, g); err != nil {
+		return invalid(err)
 	}
 	if req.Room == "" {
 		req.Room = g.Room
