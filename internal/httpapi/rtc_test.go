@@ -833,6 +833,13 @@ func TestCloseCodes(t *testing.T) {
 			t.Errorf("close %d, want 1002", code)
 		}
 	})
+	t.Run("F19 close frame with a 1-byte payload", func(t *testing.T) {
+		conn, br := rawUpgrade(t, e)
+		_, _ = conn.Write([]byte{0x88, 0x81, 0, 0, 0, 0, 0x03})
+		if code := readClose(t, conn, br); code != 1002 {
+			t.Errorf("close %d, want 1002", code)
+		}
+	})
 	t.Run("F19 close code 999", func(t *testing.T) {
 		conn, br := rawUpgrade(t, e)
 		_, _ = conn.Write([]byte{0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE7})
