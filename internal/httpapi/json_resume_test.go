@@ -93,7 +93,14 @@ func TestJSONResumeNeedsProof(t *testing.T) {
 		cl.expectError("not_joined")
 	}
 
-	again, got := resumeAnswer(t, e, "", map[string]any{"type": "resume", "participantSid": sid, "resumeKey": key})
+	for _, path := range []string{"/api/rooms", "/api/rooms/r", "/__admin/events"} {
+		if r := e.do(t, "GET", path, "", nil); r.status != 200 || strings.Contains(r.raw, key) {
+			t.Errorf("%s shows the resume key: %d %s", path, r.status, r.raw)
+		}
+	}
+
+	// The key works, whatever else comes with it that proves nothing.
+	again, got := resumeAnswer(t, e, "", map[string]any{"type": "resume", "participantSid": sid, "resumeKey": key, "token": "a.b.c"})
 	if !strings.Contains(got, `"type":"resumed"`) {
 		t.Fatalf("resume with the key: %s", got)
 	}

@@ -286,19 +286,15 @@ func (h *jsonHandler) resume(data []byte) {
 		h.fail(jsonwire.Errorf(jsonwire.CodeInvalidArgument, "participantSid must be a participant sid"))
 		return
 	}
-	// A key or token of the wrong type proves nothing, like a wrong one:
-	// the answer must not tell a known sid from an unknown one.
+	// A key or token of the wrong type, or a token that does not verify
+	// (expired, say), proves nothing, like a wrong one: the answer must not
+	// tell a known sid from an unknown one.
 	key, _ := m.ResumeKey.(string)
 	var msgGrant *Grant
-	if tok, _ := m.Token.(string); tok != "" {
-		msgGrant = &Grant{} // presented but not valid: matches no one
-		if h.o.Tokens != nil {
-			if g, err := h.o.Tokens.VerifyToken(tok); err == nil {
-				msgGrant = g
-			}
+	if tok, _ := m.Token.(string); tok != "" && h.o.Tokens != nil {
+		if g, err := h.o.Tokens.VerifyToken(tok); err == nil {
+			msgGrant = g
 		}
-	} else if m.Token != nil {
-		msgGrant = &Grant{}
 	}
 	upgrade := h.s.Grant()
 	mem, err := h.o.Registry.Resume(h.s.Context(), *m.ParticipantSid, func(p rooms.ParticipantInfo, secret any) rooms.Sink {
