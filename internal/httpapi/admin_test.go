@@ -90,7 +90,8 @@ func startAdminWith(t *testing.T, env map[string]string, hubOpts signal.Options,
 		adm.Close()
 	})
 	ts := &testServer{Server: s, cfg: cfg}
-	return &adminEnv{testServer: ts, rtc: &rtcEnv{srv: s, cfg: cfg, hub: hub, reg: reg}, hub: hub, reg: reg, jour: jour, adm: adm}
+	issuer := auth.NewIssuer(cfg.APIKey, cfg.APISecret, now)
+	return &adminEnv{testServer: ts, rtc: &rtcEnv{srv: s, cfg: cfg, hub: hub, reg: reg, issuer: issuer}, hub: hub, reg: reg, jour: jour, adm: adm}
 }
 
 func (e *adminEnv) post(t *testing.T, path, body string) reply {
@@ -754,7 +755,8 @@ func TestJSONResume(t *testing.T) {
 		bob := e.joined(t, "r", "bob")
 		alice := e.rtc.connect(t)
 		alice.send(map[string]any{"type": "join_room", "roomName": "r", "resumable": true, "participant": map[string]any{"identity": "alice"}})
-		sid := obj(t, alice.expect("room_joined"), "participant")["sid"].(string)
+		joined := alice.expect("room_joined")
+		sid, key := obj(t, joined, "participant")["sid"].(string), joined["resumeKey"]
 		bob.expect("participant_connected")
 		alice.send(map[string]any{"type": "publish_track", "trackKind": "audio"})
 		alice.expect("track_published")
@@ -767,7 +769,7 @@ func TestJSONResume(t *testing.T) {
 		}
 
 		again := e.rtc.connect(t)
-		again.send(map[string]any{"type": "resume", "participantSid": sid})
+		again.send(map[string]any{"type": "resume", "participantSid": sid, "resumeKey": key})
 		m := again.expect("resumed")
 		if p := obj(t, m, "participant"); p["sid"] != sid || len(p["tracks"].([]any)) != 1 || p["state"] != "ACTIVE" {
 			t.Fatalf("resumed: %v", m)
@@ -785,14 +787,15 @@ func TestJSONResume(t *testing.T) {
 		bob := e.joined(t, "r", "bob")
 		alice := e.rtc.connect(t)
 		alice.send(map[string]any{"type": "join_room", "roomName": "r", "resumable": true, "participant": map[string]any{"identity": "alice"}})
-		sid := obj(t, alice.expect("room_joined"), "participant")["sid"].(string)
+		joined := alice.expect("room_joined")
+		sid, key := obj(t, joined, "participant")["sid"].(string), joined["resumeKey"]
 		bob.expect("participant_connected")
 		_ = alice.c.NetConn().Close()
 		if m := bob.expect("participant_disconnected"); m["reason"] != "timeout" {
 			t.Fatalf("bob saw %v", m)
 		}
 		again := e.rtc.connect(t)
-		again.send(map[string]any{"type": "resume", "participantSid": sid})
+		again.send(map[string]any{"type": "resume", "participantSid": sid, "resumeKey": key})
 		again.expectError("not_found")
 		again.send(map[string]any{"type": "resume"})
 		again.expectError("invalid_argument")

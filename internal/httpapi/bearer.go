@@ -26,15 +26,9 @@ func (a *api) callerAuth() gin.HandlerFunc {
 	if a.Config == nil || !a.Config.Production() {
 		return func(c *gin.Context) { c.Next() }
 	}
-	check := a.Callers
-	if check == nil {
-		check = auth.NewCallerVerifier(a.Config.JWTSecret, a.Now)
-	}
+	check := a.callerCheck()
 	return func(c *gin.Context) {
-		tok, err := auth.CheckBearer(c.GetHeader("Authorization"))
-		if err == nil {
-			err = check.Verify(tok)
-		}
+		err := check(c)
 		if err == nil {
 			c.Next()
 			return
@@ -48,4 +42,30 @@ func (a *api) callerAuth() gin.HandlerFunc {
 		c.Header("WWW-Authenticate", `Bearer realm="livekit-mock"`)
 		abortError(c, codeUnauthenticated, reason)
 	}
+}
+
+// callerCheck verifies the request's caller bearer.
+func (a *api) callerCheck() func(*gin.Context) error {
+	check := a.Callers
+	if check == nil {
+		check = auth.NewCallerVerifier(a.Config.JWTSecret, a.Now)
+	}
+	return func(c *gin.Context) error {
+		tok, err := auth.CheckBearer(c.GetHeader("Authorization"))
+		if err == nil {
+			err = check.Verify(tok)
+		}
+		return err
+	}
+}
+
+// callerKnown tells, on an open route, whether the caller may see what
+// only a known caller sees (participant sids): in production, whether it
+// sent a valid caller bearer; nil in development, where everyone may.
+func (a *api) callerKnown() func(*gin.Context) bool {
+	if a.Config == nil || !a.Config.Production() {
+		return nil
+	}
+	check := a.callerCheck()
+	return func(c *gin.Context) bool { return check(c) == nil }
 }

@@ -83,7 +83,7 @@ func (a *api) remoteRooms(ctx context.Context) []clusterRoomJSON {
 
 // clusterRoomList serves GET /api/rooms: this instance's rooms, then those
 // of the other live instances from the directory.
-func (a *api) clusterRoomList(reg *rooms.Registry) gin.HandlerFunc {
+func (a *api) clusterRoomList(reg *rooms.Registry, show showSids) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		self := a.Cluster.InstanceID()
 		local := reg.List()
@@ -92,21 +92,25 @@ func (a *api) clusterRoomList(reg *rooms.Registry) gin.HandlerFunc {
 			out = append(out, clusterRoomJSON{roomJSON: roomOf(ri), Instance: self})
 		}
 		out = append(out, a.remoteRooms(c.Request.Context())...)
+		for i := range out {
+			out[i].roomJSON = show.view(c, out[i].roomJSON)
+		}
 		c.JSON(http.StatusOK, gin.H{"rooms": out})
 	}
 }
 
 // clusterRoomGet serves GET /api/rooms/:roomName from this instance, or
 // from the directory when another instance hosts the room.
-func (a *api) clusterRoomGet(reg *rooms.Registry) gin.HandlerFunc {
+func (a *api) clusterRoomGet(reg *rooms.Registry, show showSids) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		name := c.Param("roomName")
 		if ri, ok := reg.Get(name); ok {
-			c.JSON(http.StatusOK, clusterRoomJSON{roomJSON: roomOf(ri), Instance: a.Cluster.InstanceID()})
+			c.JSON(http.StatusOK, clusterRoomJSON{roomJSON: show.view(c, roomOf(ri)), Instance: a.Cluster.InstanceID()})
 			return
 		}
 		for _, rj := range a.remoteRooms(c.Request.Context()) {
 			if rj.Name == name {
+				rj.roomJSON = show.view(c, rj.roomJSON)
 				c.JSON(http.StatusOK, rj)
 				return
 			}

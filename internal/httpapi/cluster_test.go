@@ -43,7 +43,12 @@ func (f *fakeCluster) Relaying() <-chan struct{} { return nil }
 
 func newClusterServer(t *testing.T, cl ClusterView) (*testServer, *rooms.Registry) {
 	t.Helper()
-	cfg := testConfig(t, nil)
+	return newClusterServerEnv(t, cl, nil)
+}
+
+func newClusterServerEnv(t *testing.T, cl ClusterView, env map[string]string) (*testServer, *rooms.Registry) {
+	t.Helper()
+	cfg := testConfig(t, env)
 	now := time.Now
 	policy, _ := names.ParsePolicy(cfg.NamePolicy)
 	reg := rooms.NewRegistry(rooms.Options{EmptyTimeout: time.Minute, DepartureTimeout: time.Minute})
@@ -182,5 +187,26 @@ func TestClusterRelayAnswers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Production hides participant sids from anonymous callers in every
+// instance's rooms, remote ones included.
+func TestClusterRoomsHideParticipantSidsInProduction(t *testing.T) {
+	remoteDoc, _ := json.Marshal(roomJSON{Name: "far", Sid: "RM_far", Participants: []string{"bob"}, NumParticipants: 1,
+		CreatedAt: "2026-01-01T00:00:00.000Z", ParticipantDetails: []participantJSON{{Sid: "PA_bob", Identity: "bob"}}})
+	fc := &fakeCluster{
+		status: cluster.Status{Redis: cluster.StateOK, InstanceID: "a", Instances: []string{"a", "b"}},
+		remote: []cluster.Room{{Name: "far", Sid: "RM_far", Participants: 1, Instance: "b", Doc: remoteDoc}},
+	}
+	s, _ := newClusterServerEnv(t, fc, prodEnv(nil))
+	bearer := map[string]string{"Authorization": "Bearer " + callerToken(t, prodJWTSecret, time.Hour, time.Now())}
+	for _, path := range []string{"/api/rooms", "/api/rooms/far"} {
+		if r := s.do(t, http.MethodGet, path, "", nil); r.status != 200 || !strings.Contains(r.raw, `"identity":"bob"`) || strings.Contains(r.raw, "PA_bob") {
+			t.Errorf("%s without a bearer: %d %s", path, r.status, r.raw)
+		}
+		if r := s.do(t, http.MethodGet, path, "", bearer); r.status != 200 || !strings.Contains(r.raw, `"sid":"PA_bob"`) {
+			t.Errorf("%s with the caller bearer: %d %s", path, r.status, r.raw)
+		}
 	}
 }

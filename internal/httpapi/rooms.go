@@ -20,7 +20,8 @@ type roomJSON struct {
 }
 
 type participantJSON struct {
-	Sid      string      `json:"sid"`
+	Sid string `json:"sid,omitempty"` // left out for anonymous callers in production
+
 	Identity string      `json:"identity"`
 	Name     string      `json:"name"`
 	Metadata string      `json:"metadata"`
@@ -66,25 +67,48 @@ func roomOf(ri rooms.RoomInfo) roomJSON {
 	return out
 }
 
+// withoutParticipantSids returns r without its participants' sids. A
+// participant sid names the participant in a resume and in RoomService
+// calls; production shows it only to callers with the caller bearer.
+func (r roomJSON) withoutParticipantSids() roomJSON {
+	details := make([]participantJSON, len(r.ParticipantDetails))
+	for i, p := range r.ParticipantDetails {
+		p.Sid = ""
+		details[i] = p
+	}
+	r.ParticipantDetails = details
+	return r
+}
+
+// showSids is callerKnown's answer: nil shows every caller the sids.
+type showSids func(*gin.Context) bool
+
+func (f showSids) view(c *gin.Context, r roomJSON) roomJSON {
+	if f == nil || f(c) {
+		return r
+	}
+	return r.withoutParticipantSids()
+}
+
 // roomGetHandler serves GET /api/rooms/:roomName.
-func roomGetHandler(reg *rooms.Registry) gin.HandlerFunc {
+func roomGetHandler(reg *rooms.Registry, show showSids) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ri, ok := reg.Get(c.Param("roomName"))
 		if !ok {
 			abortError(c, codeNotFound, msgRoomNotFound)
 			return
 		}
-		c.JSON(http.StatusOK, roomOf(ri))
+		c.JSON(http.StatusOK, show.view(c, roomOf(ri)))
 	}
 }
 
 // roomListHandler serves GET /api/rooms.
-func roomListHandler(reg *rooms.Registry) gin.HandlerFunc {
+func roomListHandler(reg *rooms.Registry, show showSids) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		all := reg.List()
 		out := make([]roomJSON, 0, len(all))
 		for _, ri := range all {
-			out = append(out, roomOf(ri))
+			out = append(out, show.view(c, roomOf(ri)))
 		}
 		c.JSON(http.StatusOK, gin.H{"rooms": out})
 	}

@@ -62,11 +62,11 @@ func New(d Deps) http.Handler {
 	e.GET("/livekit/status", a.handleStatus)
 	e.GET("/stats", a.handleStats)
 	if d.Registry != nil && d.Cluster != nil { // every instance's rooms (cluster.go)
-		e.GET("/api/rooms", a.clusterRoomList(d.Registry))
-		e.GET("/api/rooms/:roomName", a.clusterRoomGet(d.Registry))
+		e.GET("/api/rooms", a.clusterRoomList(d.Registry, a.callerKnown()))
+		e.GET("/api/rooms/:roomName", a.clusterRoomGet(d.Registry, a.callerKnown()))
 	} else if d.Registry != nil {
-		e.GET("/api/rooms", roomListHandler(d.Registry))
-		e.GET("/api/rooms/:roomName", roomGetHandler(d.Registry))
+		e.GET("/api/rooms", roomListHandler(d.Registry, a.callerKnown()))
+		e.GET("/api/rooms/:roomName", roomGetHandler(d.Registry, a.callerKnown()))
 	}
 
 	// rtc: the WebSocket in both dialects; RTC_ALLOWED_ORIGINS and the

@@ -104,11 +104,11 @@ func rtcHandler(d RTCDeps) gin.HandlerFunc {
 		}
 		var grant *signal.Grant
 		if tok := r.URL.Query().Get("access_token"); tok != "" {
-			g, msg := verifyForJoin(d.Verifier, tok)
+			g, code, msg := verifyForJoin(d.Verifier, policy, tok)
 			if g == nil {
 				adm.Release()
-				log.Warn("bad token", "ip", c.ClientIP(), "route", "/rtc")
-				abortError(c, codeUnauthenticated, msg)
+				log.Warn("bad token", "ip", c.ClientIP(), "route", "/rtc", "code", code)
+				abortError(c, code, msg)
 				return
 			}
 			grant = g
@@ -156,21 +156,24 @@ func refuseUpgrade(w http.ResponseWriter, status int, msg string) {
 	_ = json.NewEncoder(w).Encode(gin.H{"error": msg, "code": code})
 }
 
-// verifyForJoin verifies a token and checks what a join needs: a sub and
-// roomJoin. It returns nil and the reason when refused.
-func verifyForJoin(v *auth.Verifier, tok string) (*signal.Grant, string) {
+// verifyForJoin verifies a token and checks what a join needs, as the
+// LiveKit dialect does before upgrading: a valid token granting roomJoin
+// (else unauthenticated, 401), then a sub and a room that pass the name
+// policy (else invalid_argument, 400). It returns nil, the code and the
+// reason when refused.
+func verifyForJoin(v *auth.Verifier, policy names.Policy, tok string) (*signal.Grant, string, string) {
 	claims, err := v.Verify(tok)
 	if err != nil {
-		return nil, "Invalid token: " + err.Error()
+		return nil, codeUnauthenticated, "Invalid token: " + err.Error()
 	}
 	g := grantOf(claims)
-	switch {
-	case g.Identity == "":
-		return nil, "Token has no identity (sub)"
-	case !g.RoomJoin:
-		return nil, "Token does not grant roomJoin"
+	if !g.RoomJoin {
+		return nil, codeUnauthenticated, "Token does not grant roomJoin"
 	}
-	return g, ""
+	if err := signal.CheckGrantNames(policy, g); err != nil {
+		return nil, codeInvalidArgument, err.Error()
+	}
+	return g, "", ""
 }
 
 func grantOf(c *auth.Claims) *signal.Grant {

@@ -112,8 +112,8 @@ func startRTC(t *testing.T, env map[string]string, hubOpts signal.Options) *rtcE
 		Logger: slog.New(slog.DiscardHandler), Registry: e.reg,
 	}))
 	r.GET("/rtc/v1", rtcHandler(RTCDeps{Hub: e.hub, Verifier: auth.NewVerifier(cfg.Keys, now), Config: cfg, Registry: e.reg}))
-	r.GET("/api/rooms", roomListHandler(e.reg))
-	r.GET("/api/rooms/:roomName", roomGetHandler(e.reg))
+	r.GET("/api/rooms", roomListHandler(e.reg, nil))
+	r.GET("/api/rooms/:roomName", roomGetHandler(e.reg, nil))
 	e.srv = httptest.NewServer(r)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
@@ -406,6 +406,10 @@ func TestJSONErrors(t *testing.T) {
 	}
 	otherRoom := e.token(t, "elsewhere", "eve", nil)
 	noJoin := e.token(t, "r", "nj", &auth.VideoGrant{Room: "r"})
+	long := strings.Repeat("a", 300)
+	longSub := e.token(t, "r", long, nil)
+	longRoom := e.token(t, long, "lr", nil)
+	noSub, _, _ := e.issuer.Mint(auth.Claims{Video: &auth.VideoGrant{RoomJoin: true, Room: "r"}}, time.Hour)
 
 	join := func(room, identity string) map[string]any {
 		return map[string]any{"type": "join_room", "roomName": room, "participant": map[string]any{"identity": identity}}
@@ -447,6 +451,9 @@ func TestJSONErrors(t *testing.T) {
 		{name: "bad token in join_room", msg: withToken("not.a.token", "r"), code: "unauthenticated"},
 		{name: "token for another room", msg: withToken(otherRoom, "r"), code: "permission_denied"},
 		{name: "token without roomJoin", msg: withToken(noJoin, "r"), code: "unauthenticated"},
+		{name: "D21 token with a 300-byte sub", msg: withToken(longSub, "r"), code: "invalid_argument", text: "token identity (sub) must be"},
+		{name: "D21 token with a 300-byte room", msg: withToken(longRoom, ""), code: "invalid_argument", text: "token room (video.room) must be"},
+		{name: "D20 token without a sub", msg: withToken(noSub, "r"), code: "invalid_argument", text: "token identity (sub) is required"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -598,11 +605,32 @@ func TestRTCHandshake(t *testing.T) {
 		}
 	})
 	t.Run("D bad access_token is 401 before the upgrade", func(t *testing.T) {
-		noSub, _, _ := e.issuer.Mint(auth.Claims{Video: &auth.VideoGrant{RoomJoin: true, Room: "r"}}, time.Hour)
-		for _, tok := range []string{"garbage", "a.b.c", noSub, e.token(t, "r", "x", &auth.VideoGrant{Room: "r"})} {
+		for _, tok := range []string{"garbage", "a.b.c", e.token(t, "r", "x", &auth.VideoGrant{Room: "r"})} {
 			_, resp, err := e.dial(t, "access_token="+url.QueryEscape(tok), nil)
 			if err == nil || resp.StatusCode != 401 || jsonCode(resp) != "unauthenticated" {
 				t.Errorf("token %.10q: %v %v", tok, err, resp)
+			}
+		}
+	})
+	t.Run("D20 D21 the token's names follow the name policy before the upgrade", func(t *testing.T) {
+		long := strings.Repeat("a", 300)
+		noSub, _, _ := e.issuer.Mint(auth.Claims{Video: &auth.VideoGrant{RoomJoin: true, Room: "r"}}, time.Hour)
+		for _, c := range []struct{ name, tok, want string }{
+			{"no sub", noSub, "token identity (sub) is required"},
+			{"300-byte sub", e.token(t, "r", long, nil), "token identity (sub) must be"},
+			{"300-byte room", e.token(t, long, "alice", nil), "token room (video.room) must be"},
+			{"no room", e.token(t, "", "alice", &auth.VideoGrant{RoomJoin: true}), "token room (video.room) is required"},
+			{"strict: space in sub", e.token(t, "r", "alice smith", nil), "token identity (sub) must be"},
+		} {
+			_, resp, err := e.dial(t, "access_token="+url.QueryEscape(c.tok), nil)
+			if err == nil || resp.StatusCode != 400 {
+				t.Errorf("%s: %v %v, want 400", c.name, err, resp)
+				continue
+			}
+			var m map[string]any
+			_ = json.NewDecoder(resp.Body).Decode(&m)
+			if msg, _ := m["error"].(string); m["code"] != "invalid_argument" || !strings.HasPrefix(msg, c.want) || strings.Contains(msg, long) {
+				t.Errorf("%s: body %v, want invalid_argument saying %q", c.name, m, c.want)
 			}
 		}
 	})
@@ -801,6 +829,13 @@ func TestCloseCodes(t *testing.T) {
 	t.Run("F18 RSV1 without extension", func(t *testing.T) {
 		conn, br := rawUpgrade(t, e)
 		_, _ = conn.Write([]byte{0xC1, 0x80, 0, 0, 0, 0})
+		if code := readClose(t, conn, br); code != 1002 {
+			t.Errorf("close %d, want 1002", code)
+		}
+	})
+	t.Run("F19 close frame with a 1-byte payload", func(t *testing.T) {
+		conn, br := rawUpgrade(t, e)
+		_, _ = conn.Write([]byte{0x88, 0x81, 0, 0, 0, 0, 0x03})
 		if code := readClose(t, conn, br); code != 1002 {
 			t.Errorf("close %d, want 1002", code)
 		}

@@ -88,11 +88,12 @@ func (h *Member) Detach(ctx context.Context, window time.Duration) error {
 }
 
 // Resume re-attaches the detached participant sid to the sink newSink makes
-// from the participant's info (newSink returning nil refuses, with
-// ErrPermissionDenied: e.g. the new session's token names someone else).
+// from the participant's info and the JoinRequest.Secret it joined with
+// (newSink returning nil refuses, with ErrPermissionDenied: e.g. the new
+// session's token names someone else, or it lacks the secret).
 // The new sink gets EventParticipantResumed first. The participant keeps its
 // sid, tracks and subscriptions; the others see nothing.
-func (r *Registry) Resume(ctx context.Context, sid string, newSink func(ParticipantInfo) Sink) (*Member, error) {
+func (r *Registry) Resume(ctx context.Context, sid string, newSink func(p ParticipantInfo, secret any) Sink) (*Member, error) {
 	r.mu.Lock()
 	all := make([]*room, 0, len(r.rooms))
 	for _, rm := range r.rooms {
@@ -112,7 +113,7 @@ func (r *Registry) Resume(ctx context.Context, sid string, newSink func(Particip
 				return
 			}
 			hit = true
-			sink := newSink(m.info.clone())
+			sink := newSink(m.info.clone(), m.secret)
 			if sink == nil {
 				rerr = ErrPermissionDenied
 				return

@@ -82,7 +82,7 @@ func TestDetachAndResume(t *testing.T) {
 		synctest.Wait()
 
 		second := &sink{}
-		m2, err := reg.Resume(context.Background(), m.Sid(), func(p rooms.ParticipantInfo) rooms.Sink {
+		m2, err := reg.Resume(context.Background(), m.Sid(), func(p rooms.ParticipantInfo, _ any) rooms.Sink {
 			if p.Identity != "alice" {
 				return nil
 			}
@@ -113,7 +113,7 @@ func TestDetachAndResume(t *testing.T) {
 		if !slices.Contains(bob.kinds(), "participant_left:alice:timeout") {
 			t.Fatalf("bob saw %v", bob.kinds())
 		}
-		if _, err := reg.Resume(context.Background(), m.Sid(), func(rooms.ParticipantInfo) rooms.Sink { return &sink{} }); !errors.Is(err, rooms.ErrNotResumable) {
+		if _, err := reg.Resume(context.Background(), m.Sid(), func(rooms.ParticipantInfo, any) rooms.Sink { return &sink{} }); !errors.Is(err, rooms.ErrNotResumable) {
 			t.Fatalf("resume after the window: %v", err)
 		}
 	})
@@ -125,11 +125,32 @@ func TestResumeRefusedBySinkFactory(t *testing.T) {
 	if err := m.Detach(context.Background(), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	_, err := reg.Resume(context.Background(), m.Sid(), func(rooms.ParticipantInfo) rooms.Sink { return nil })
+	_, err := reg.Resume(context.Background(), m.Sid(), func(rooms.ParticipantInfo, any) rooms.Sink { return nil })
 	if !errors.Is(err, rooms.ErrPermissionDenied) {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := reg.Resume(context.Background(), "PA_unknown", func(rooms.ParticipantInfo) rooms.Sink { return &sink{} }); !errors.Is(err, rooms.ErrNotResumable) {
+	if _, err := reg.Resume(context.Background(), "PA_unknown", func(rooms.ParticipantInfo, any) rooms.Sink { return &sink{} }); !errors.Is(err, rooms.ErrNotResumable) {
 		t.Fatalf("unknown sid: %v", err)
+	}
+}
+
+func TestResumeGetsTheJoinSecret(t *testing.T) {
+	reg, _ := newRegistry(t, rooms.Options{})
+	m, err := reg.Join(context.Background(), rooms.JoinRequest{
+		Room: "r", Identity: "alice", Permission: rooms.AllPermissions(),
+		Dialect: rooms.DialectJSON, State: rooms.StateActive, Secret: "s3cret",
+	}, &sink{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Detach(context.Background(), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var got any
+	if _, err := reg.Resume(context.Background(), m.Sid(), func(_ rooms.ParticipantInfo, secret any) rooms.Sink {
+		got = secret
+		return &sink{}
+	}); err != nil || got != "s3cret" {
+		t.Fatalf("resume: %v, secret %v", err, got)
 	}
 }

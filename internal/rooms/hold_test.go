@@ -138,7 +138,7 @@ func TestResumingDuringAHoldIsNotToldTwice(t *testing.T) {
 			t.Fatal(err)
 		}
 		again := &sink{}
-		if _, err := reg.Resume(ctx, alice.Sid(), func(rooms.ParticipantInfo) rooms.Sink { return again }); err != nil {
+		if _, err := reg.Resume(ctx, alice.Sid(), func(rooms.ParticipantInfo, any) rooms.Sink { return again }); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -317,6 +317,10 @@ type JoinRequest struct {
 	// /api/rooms see it at once. LiveKit sessions use it so that a busy
 	// room's clients do not all handle the newcomer while it connects.
 	Hold time.Duration
+	// Secret stays with the member for Registry.Resume's newSink to check
+	// (the JSON dialect's resume key). It is in no ParticipantInfo, event
+	// or listing.
+	Secret any
 }
 
 // TrackRequest asks to publish a track.

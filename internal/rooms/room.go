@@ -113,6 +113,7 @@ type member struct {
 	holding   bool
 	holdUntil time.Time
 	held      []heldEvent
+	secret    any // JoinRequest.Secret
 }
 
 // heldEvent is a broadcast that waits for its participant's announcement,
@@ -397,7 +398,7 @@ func (st *roomState) join(req JoinRequest, sink Sink) (*Member, error) {
 	if !sink.Send(snap) {
 		return nil, ErrSlowConsumer
 	}
-	m := &member{info: p, sink: sink, unsubscribed: map[string]bool{}}
+	m := &member{info: p, sink: sink, unsubscribed: map[string]bool{}, secret: req.Secret}
 	st.members = append(st.members, m)
 	st.bySid[p.Sid] = m
 	st.byIdentity[p.Identity] = m

@@ -100,7 +100,7 @@ func (s *Session) abortConn() {
 		return
 	}
 	nc := conn.NetConn()
-	if tc, ok := nc.(*net.TCPConn); ok {
+	if tc, ok := rawConn(nc).(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}
 	_ = nc.Close()

@@ -205,7 +205,8 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req Request) error {
 			req.Dialect.RefuseHandshake(w, status, handshakeText(status))
 		},
 	}
-	conn, err := up.Upgrade(w, r, nil)
+	s.watch = &frameWatch{}
+	conn, err := up.Upgrade(watchingWriter{ResponseWriter: w, watch: s.watch}, r, nil)
 	if err != nil {
 		done()
 		return fmt.Errorf("%w: %w", errHandshake, err)

@@ -1,8 +1,9 @@
 package signal
 
 import (
-	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -178,7 +179,7 @@ func (h *jsonHandler) join(m jsonwire.JoinRoom, mt int, frame []byte) {
 		return
 	}
 	if g != nil {
-		if e := grantJoin(g, &req); e != nil {
+		if e := h.grantJoin(g, &req); e != nil {
 			h.fail(e)
 			return
 		}
@@ -201,7 +202,12 @@ func (h *jsonHandler) join(m jsonwire.JoinRoom, mt int, frame []byte) {
 			return
 		}
 	}
-	mem, err := h.o.Registry.Join(h.s.Context(), req, h.s.Sink(jsonEncoder(req.Identity)))
+	var sec *resumeSecret
+	if m.Resumable {
+		sec = &resumeSecret{key: rand.Text(), room: req.Room, identity: req.Identity, tokenJoined: g != nil}
+		req.Secret = sec
+	}
+	mem, err := h.o.Registry.Join(h.s.Context(), req, h.s.Sink(jsonEncoder(req.Identity, sec)))
 	if err != nil {
 		h.fail(roomError(err))
 		return
@@ -211,16 +217,20 @@ func (h *jsonHandler) join(m jsonwire.JoinRoom, mt int, frame []byte) {
 }
 
 // jsonEncoder encodes room events for the member identity; a resume's
-// first event becomes {"type":"resumed",room,participant,others}.
-func jsonEncoder(identity string) Encoder {
+// first event becomes {"type":"resumed",room,participant,others}. sec, when
+// the participant joined with "resumable": true, puts its resume key in
+// room_joined and resumed, which only the participant itself receives.
+func jsonEncoder(identity string, sec *resumeSecret) Encoder {
+	key := ""
+	if sec != nil {
+		key = sec.key
+	}
 	return func(ev rooms.Event) (int, []byte, bool) {
-		if ev.Kind == rooms.EventParticipantResumed {
-			ev.Kind = rooms.EventJoined
-			b, ok := jsonwire.Event(ev, identity)
-			if ok {
-				b = append([]byte(`{"type":"resumed"`), bytes.TrimPrefix(b, []byte(`{"type":"room_joined"`))...)
-			}
-			return TextMessage, b, ok
+		switch ev.Kind {
+		case rooms.EventJoined:
+			return TextMessage, jsonwire.Joined(ev, jsonwire.TypeRoomJoined, key), true
+		case rooms.EventParticipantResumed:
+			return TextMessage, jsonwire.Joined(ev, jsonwire.TypeResumed, key), true
 		}
 		b, ok := jsonwire.Event(ev, identity)
 		return TextMessage, b, ok
@@ -228,9 +238,39 @@ func jsonEncoder(identity string) Encoder {
 }
 
 // typeResume is the JSON dialect's resume message: {"type":"resume",
-// "participantSid"} re-attaches a participant that joined with
+// "participantSid","resumeKey"} re-attaches a participant that joined with
 // "resumable": true and whose socket dropped less than RESUME_WINDOW ago.
+// The resume key of its room_joined proves it is the same client; so does
+// a token for the same identity and room (in "token" or on the upgrade)
+// when the join carried one. Without proof the answer is the unknown sid's.
 const typeResume = "resume"
+
+// resumeSecret is what a resumable JSON participant keeps in the room
+// (rooms.JoinRequest.Secret): never listed, logged or journaled.
+type resumeSecret struct {
+	key         string // crypto/rand.Text: 130 bits
+	room        string
+	identity    string
+	tokenJoined bool // the join carried a token: a token for the same identity and room proves it too
+}
+
+// proves reports whether a resume presenting key and the verified tokens
+// (nil when absent) may take the participant over. A token naming someone
+// else refuses even with the right key.
+func (sec *resumeSecret) proves(key string, tokens ...*Grant) bool {
+	tokenProof := false
+	for _, g := range tokens {
+		if g == nil {
+			continue
+		}
+		if g.Identity != sec.identity || g.Room != sec.room || !g.RoomJoin {
+			return false
+		}
+		tokenProof = sec.tokenJoined
+	}
+	keyProof := key != "" && subtle.ConstantTimeCompare([]byte(key), []byte(sec.key)) == 1
+	return keyProof || tokenProof
+}
 
 func (h *jsonHandler) resume(data []byte) {
 	if h.member != nil {
@@ -239,24 +279,34 @@ func (h *jsonHandler) resume(data []byte) {
 	}
 	var m struct {
 		ParticipantSid *string `json:"participantSid"`
+		ResumeKey      any     `json:"resumeKey"`
+		Token          any     `json:"token"`
 	}
 	if json.Unmarshal(data, &m) != nil || m.ParticipantSid == nil || *m.ParticipantSid == "" || len(*m.ParticipantSid) > 64 {
 		h.fail(jsonwire.Errorf(jsonwire.CodeInvalidArgument, "participantSid must be a participant sid"))
 		return
 	}
-	g := h.s.Grant()
-	mem, err := h.o.Registry.Resume(h.s.Context(), *m.ParticipantSid, func(p rooms.ParticipantInfo) rooms.Sink {
-		if g != nil && g.Identity != p.Identity {
-			return nil // the upgrade's token names someone else
+	// A key or token of the wrong type, or a token that does not verify
+	// (expired, say), proves nothing, like a wrong one: the answer must not
+	// tell a known sid from an unknown one.
+	key, _ := m.ResumeKey.(string)
+	var msgGrant *Grant
+	if tok, _ := m.Token.(string); tok != "" && h.o.Tokens != nil {
+		if g, err := h.o.Tokens.VerifyToken(tok); err == nil {
+			msgGrant = g
 		}
-		return h.s.Sink(jsonEncoder(p.Identity))
+	}
+	upgrade := h.s.Grant()
+	mem, err := h.o.Registry.Resume(h.s.Context(), *m.ParticipantSid, func(p rooms.ParticipantInfo, secret any) rooms.Sink {
+		sec, ok := secret.(*resumeSecret)
+		if !ok || sec.identity != p.Identity || !sec.proves(key, upgrade, msgGrant) {
+			return nil
+		}
+		return h.s.Sink(jsonEncoder(p.Identity, sec))
 	})
 	switch {
-	case errors.Is(err, rooms.ErrNotResumable):
+	case errors.Is(err, rooms.ErrNotResumable), errors.Is(err, rooms.ErrPermissionDenied):
 		h.fail(jsonwire.Errorf(jsonwire.CodeNotFound, "No resumable participant with this sid; join again"))
-		return
-	case errors.Is(err, rooms.ErrPermissionDenied):
-		h.fail(jsonwire.Errorf(jsonwire.CodePermissionDenied, "The token does not name this participant"))
 		return
 	case err != nil:
 		h.fail(roomError(err))
@@ -266,14 +316,31 @@ func (h *jsonHandler) resume(data []byte) {
 	h.resumable = true
 }
 
-// grantJoin applies a verified token: its sub is the identity, its room
-// must be the one asked for (or is used when none was), its grants apply.
-func grantJoin(g *Grant, req *rooms.JoinRequest) *jsonwire.Error {
-	if g.Identity == "" {
-		return jsonwire.Errorf(jsonwire.CodeUnauthenticated, "Token has no identity (sub)")
+// Fields of a token's names in refusals: the values are never repeated.
+const (
+	fieldTokenIdentity = "token identity (sub)"
+	fieldTokenRoom     = "token room (video.room)"
+)
+
+// CheckGrantNames applies the name policy to a join token's identity (sub)
+// and room (video.room): both are required and follow the policy's rules.
+// The error names the claim, never its value.
+func CheckGrantNames(p names.Policy, g *Grant) error {
+	if err := p.Identity(fieldTokenIdentity, g.Identity); err != nil {
+		return err
 	}
+	return p.Room(fieldTokenRoom, g.Room)
+}
+
+// grantJoin applies a verified token: it must grant roomJoin, its sub and
+// room must pass the name policy, its sub is the identity, its room must be
+// the one asked for (or is used when none was), its grants apply.
+func (h *jsonHandler) grantJoin(g *Grant, req *rooms.JoinRequest) *jsonwire.Error {
 	if !g.RoomJoin {
 		return jsonwire.Errorf(jsonwire.CodeUnauthenticated, "Token does not grant roomJoin")
+	}
+	if err := CheckGrantNames(h.o.Names, g); err != nil {
+		return invalid(err)
 	}
 	if req.Room == "" {
 		req.Room = g.Room

@@ -3,6 +3,7 @@ package signal_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -281,5 +282,44 @@ func TestJSONRelayHomeUnavailable(t *testing.T) {
 				t.Fatalf("after the refusal: %v", p)
 			}
 		})
+	}
+}
+
+// A resumable join relayed to the home is resumed at the home, with the
+// home's key. A resume at another instance finds no such participant
+// there: it gets the unknown sid's answer, key or not.
+func TestJSONRelayResume(t *testing.T) {
+	home := startJSON(t, "home", nil)
+	edge := startJSON(t, "edge", fixedHome{home.http})
+	alice, _ := joinAs(t, home, "home", "r", "alice")
+
+	bob := dial(t, edge.ws)
+	next(t, bob) // welcome
+	_ = bob.WriteJSON(map[string]any{"type": "join_room", "roomName": "r", "resumable": true, "participant": map[string]any{"identity": "bob"}})
+	joined := nextOf(t, bob, "room_joined")
+	sid, key := joined["participant"].(map[string]any)["sid"], joined["resumeKey"]
+	if k, _ := key.(string); len(k) < 22 {
+		t.Fatalf("room_joined through the edge has no resume key: %v", joined)
+	}
+	nextOf(t, alice, "participant_connected")
+	_ = bob.NetConn().Close()
+	home.closedCode(t, "bob")
+
+	answer := func(n *jsonNode, msg map[string]any) map[string]any {
+		t.Helper()
+		c := dial(t, n.ws)
+		next(t, c) // welcome
+		_ = c.WriteJSON(msg)
+		return next(t, c)
+	}
+	unknown := answer(edge, map[string]any{"type": "resume", "participantSid": "PA_unknown"})
+	if got := answer(edge, map[string]any{"type": "resume", "participantSid": sid, "resumeKey": key}); !maps.Equal(got, unknown) || got["code"] != jsonwire.CodeNotFound {
+		t.Fatalf("resume at the edge: %v, want the unknown sid's %v", got, unknown)
+	}
+	if got := answer(home, map[string]any{"type": "resume", "participantSid": sid}); !maps.Equal(got, unknown) {
+		t.Fatalf("resume at the home without the key: %v, want %v", got, unknown)
+	}
+	if got := answer(home, map[string]any{"type": "resume", "participantSid": sid, "resumeKey": key}); got["type"] != "resumed" {
+		t.Fatalf("resume at the home with the key: %v", got)
 	}
 }

@@ -362,7 +362,7 @@ func (h *lkHandler) resume() {
 		h.peer.SetHandlers(h.peerHandlers())
 	}
 	enc := lkEncoder{identity: g.Identity, peer: h.peer, o: h.o, media: h.media}
-	m, err := h.o.Registry.Resume(h.ctx(), pk.sid, func(info rooms.ParticipantInfo) rooms.Sink {
+	m, err := h.o.Registry.Resume(h.ctx(), pk.sid, func(info rooms.ParticipantInfo, _ any) rooms.Sink {
 		if info.Identity != g.Identity {
 			return nil
 		}

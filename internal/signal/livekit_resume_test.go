@@ -71,7 +71,18 @@ func startResumable(t *testing.T, window time.Duration, faults signal.Faults, mo
 		Registry: reg, Engine: eng, Now: o.now,
 		ICEServers: []pbwire.ICEServer{{URLs: []string{"stun:127.0.0.1:3478"}}},
 	})
+	// /json serves the JSON dialect on the same rooms.
+	jsonDialect := signal.NewJSONDialect(signal.JSONOptions{Registry: reg, Limits: signal.Limits{ReadLimit: 64 << 10}})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/json" {
+			adm, err := hub.Admit("127.0.0.1")
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			_ = hub.Serve(w, r, signal.Request{Admission: adm, Dialect: jsonDialect})
+			return
+		}
 		q := r.URL.Query()
 		params, err := pbwire.ParseJoinQuery(q, q.Has("join_request"), false)
 		if err != nil {
@@ -547,4 +558,51 @@ func TestLiveKitJoinWhileParked(t *testing.T) {
 	if len(others) != 1 || others[0].GetSid() != sid || others[0].GetState() != livekit.ParticipantInfo_ACTIVE {
 		t.Errorf("carol's other_participants = %v, want alice ACTIVE", others)
 	}
+}
+
+// A LiveKit participant waiting to be resumed cannot be taken over with a
+// JSON resume naming its sid: the answer is the unknown sid's, and the
+// participant stays resumable in its own dialect.
+func TestLiveKitParticipantNotResumedOverJSON(t *testing.T) {
+	obs := make(chan rooms.Event, 256)
+	e := startResumable(t, time.Minute, nil, resumeOpts{obs: obs})
+	alice := e.dial(t, q("alice", "r-x"))
+	sid := alice.join().GetParticipant().GetSid()
+	pc := newPC(t)
+	negotiate(t, alice, pc, 1, true)
+	waitClosed(t, pc.connected, "client PeerConnection connected")
+	alice.drop()
+	deadline := time.After(lkWait)
+	for detached := false; !detached; {
+		select {
+		case ev := <-obs:
+			detached = ev.Kind == rooms.EventParticipantDetached
+		case <-deadline:
+			t.Fatal("alice was not detached")
+		}
+	}
+
+	resume := func(sid string) string {
+		t.Helper()
+		c, _, err := websocket.DefaultDialer.Dial(e.url+"/json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetReadDeadline(time.Now().Add(lkWait))
+		if _, _, err := c.ReadMessage(); err != nil { // welcome
+			t.Fatal(err)
+		}
+		_ = c.WriteJSON(map[string]any{"type": "resume", "participantSid": sid})
+		_, b, err := c.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	unknown := resume("PA_unknown")
+	if got := resume(sid); got != unknown || !strings.Contains(got, `"not_found"`) {
+		t.Fatalf("JSON resume of a LiveKit participant: %s, want the unknown sid's %s", got, unknown)
+	}
+	expectResumed(t, e.dial(t, resumeQuery("alice", "r-x", sid)), sid)
 }

@@ -771,3 +771,18 @@ func TestLiveKitRevokedPublishingUnpublishes(t *testing.T) {
 		return false
 	})
 }
+
+// A close frame's payload is empty or at least the 2-byte code (RFC 6455
+// §5.5.1): one byte is a protocol error, answered with 1002.
+func TestLiveKitCloseWithOneBytePayload(t *testing.T) {
+	e := startLK(t, signal.Limits{})
+	c := e.dial(t, q("alice", "r-close"))
+	c.join()
+	// A masked close frame (zero mask) whose payload is the single byte 0x03.
+	if _, err := c.c.UnderlyingConn().Write([]byte{0x88, 0x81, 0, 0, 0, 0, 0x03}); err != nil {
+		t.Fatal(err)
+	}
+	if _, code := c.closed(); code != websocket.CloseProtocolError {
+		t.Fatalf("close %d, want 1002", code)
+	}
+}

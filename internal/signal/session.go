@@ -19,6 +19,7 @@ import (
 const (
 	CloseNormal        = websocket.CloseNormalClosure           // 1000
 	CloseGoingAway     = websocket.CloseGoingAway               // 1001
+	CloseProtocolError = websocket.CloseProtocolError           // 1002
 	CloseInvalidData   = websocket.CloseInvalidFramePayloadData // 1007
 	ClosePolicy        = websocket.ClosePolicyViolation         // 1008
 	CloseTooBig        = websocket.CloseMessageTooBig           // 1009
@@ -70,6 +71,7 @@ type Session struct {
 	dialect Dialect
 	handler Handler
 	conn    *websocket.Conn
+	watch   *frameWatch // the client's frame headers (framewatch.go)
 
 	outbox     chan *outItem // never closed; drained by the writer; pointers keep an idle queue small
 	done       chan struct{} // closed once by end
@@ -217,6 +219,13 @@ func (s *Session) run(conn *websocket.Conn) {
 		}
 		return err
 	})
+	echoClose := conn.CloseHandler()
+	conn.SetCloseHandler(func(code int, text string) error {
+		if s.watch != nil && s.watch.oneByteClose.Load() {
+			return errCloseOneByte // answered with 1002 by finish
+		}
+		return echoClose(code, text)
+	})
 	var limiter interface{ Allow() bool }
 	if lim.Rate > 0 {
 		limiter = ratelimit.NewMessageBucket(lim.Rate, max(lim.Burst, 1))
@@ -277,6 +286,8 @@ func readCause(err error) cause {
 	switch {
 	case errors.Is(err, websocket.ErrReadLimit):
 		return cause{leave: rooms.ReasonClosed} // gorilla sent 1009
+	case errors.Is(err, errCloseOneByte):
+		return cause{code: CloseProtocolError, text: reasonBadClose, leave: rooms.ReasonClosed}
 	case errors.As(err, &ne) && ne.Timeout():
 		return cause{leave: rooms.ReasonTimeout} // no pong in time
 	}

@@ -152,6 +152,36 @@ func TrackResubscribed(trackID string) []byte {
 	}{"track_resubscribed", trackID})
 }
 
+// Types of the answers to join_room and resume.
+const (
+	TypeRoomJoined = "room_joined"
+	TypeResumed    = "resumed"
+)
+
+// Joined encodes the snapshot of a join (EventJoined) or a resume
+// (EventParticipantResumed) for the participant itself, as typ:
+// {type, room, participant, others} and, when resumeKey is not empty, the
+// secret a later resume must present.
+func Joined(ev rooms.Event, typ, resumeKey string) []byte {
+	ri := ev.Room
+	ids := make([]string, 0, len(ri.Participants)+1)
+	others := make([]Participant, 0, len(ri.Participants))
+	for _, p := range ri.Participants {
+		ids = append(ids, p.Identity)
+		others = append(others, ParticipantOf(p))
+	}
+	ids = append(ids, ev.Participant.Identity)
+	return marshal(struct {
+		typed
+		Room        Room          `json:"room"`
+		Participant Participant   `json:"participant"`
+		Others      []Participant `json:"others"`
+		ResumeKey   string        `json:"resumeKey,omitempty"`
+	}{typed{typ}, Room{
+		Name: ri.Name, Sid: ri.Sid, Participants: ids, CreatedAt: FormatTime(ri.CreatedAt), Metadata: ri.Metadata,
+	}, ParticipantOf(ev.Participant), others, resumeKey})
+}
+
 type typed struct {
 	Type string `json:"type"`
 }
@@ -162,22 +192,7 @@ func Event(ev rooms.Event, self string) ([]byte, bool) {
 	mine := ev.Participant.Identity == self
 	switch ev.Kind {
 	case rooms.EventJoined:
-		ri := ev.Room
-		ids := make([]string, 0, len(ri.Participants)+1)
-		others := make([]Participant, 0, len(ri.Participants))
-		for _, p := range ri.Participants {
-			ids = append(ids, p.Identity)
-			others = append(others, ParticipantOf(p))
-		}
-		ids = append(ids, ev.Participant.Identity)
-		return marshal(struct {
-			typed
-			Room        Room          `json:"room"`
-			Participant Participant   `json:"participant"`
-			Others      []Participant `json:"others"`
-		}{typed{"room_joined"}, Room{
-			Name: ri.Name, Sid: ri.Sid, Participants: ids, CreatedAt: FormatTime(ri.CreatedAt), Metadata: ri.Metadata,
-		}, ParticipantOf(ev.Participant), others}), true
+		return Joined(ev, TypeRoomJoined, ""), true
 	case rooms.EventParticipantJoined:
 		return participantMsg("participant_connected", ev.Participant, ""), true
 	case rooms.EventParticipantUpdated:
