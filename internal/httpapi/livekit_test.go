@@ -299,3 +299,53 @@ func TestLiveKitDialectSelection(t *testing.T) {
 		t.Errorf("over the cap: %d %q", status, body)
 	}
 }
+
+// TestDialectFromRequest: every form an official client dials reaches the
+// LiveKit dialect (a binary JoinResponse first); the old mock's clients, with
+// or without a token, still get the JSON welcome.
+func TestDialectFromRequest(t *testing.T) {
+	e := startLiveKit(t, nil)
+	tok := e.mint(t, auth.Claims{Identity: "ann", Video: &auth.VideoGrant{RoomJoin: true, Room: "dial"}}, time.Hour)
+	cases := []struct {
+		name   string
+		path   string
+		bearer bool
+		json   bool
+	}{
+		{name: "Go SDK single PeerConnection (join_request on /rtc, no protocol)", path: "/rtc?access_token=" + tok + "&join_request=" + validJoin(t)},
+		{name: "SDK query parameters without protocol", path: "/rtc?access_token=" + tok + "&sdk=go&version=2.19.0&auto_subscribe=1"},
+		{name: "token only in the Authorization header", path: "/rtc", bearer: true},
+		{name: "protocol parameter", path: "/rtc?protocol=16&access_token=" + tok},
+		{name: "JSON client with a token", path: "/rtc?access_token=" + tok, json: true},
+		{name: "JSON client without a token", path: "/rtc", json: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			hdr := http.Header{}
+			if tc.bearer {
+				hdr.Set("Authorization", "Bearer "+tok)
+			}
+			status, body, c := e.upgrade(t, tc.path, hdr)
+			if c == nil {
+				t.Fatalf("upgrade refused: %d %q", status, body)
+			}
+			_ = c.SetReadDeadline(time.Now().Add(wait))
+			mt, data, err := c.ReadMessage()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.json {
+				var m struct{ Type string }
+				if mt != websocket.TextMessage || json.Unmarshal(data, &m) != nil || m.Type != "welcome" {
+					t.Fatalf("first frame %d %q; want the JSON welcome", mt, data)
+				}
+				return
+			}
+			var sr livekit.SignalResponse
+			if mt != websocket.BinaryMessage || proto.Unmarshal(data, &sr) != nil || sr.GetJoin().GetParticipant().GetIdentity() != "ann" {
+				t.Fatalf("first frame %d %q; want a binary JoinResponse for ann", mt, data)
+			}
+			_ = c.Close()
+		})
+	}
+}
