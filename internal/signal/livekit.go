@@ -581,7 +581,15 @@ func (e lkEncoder) encode(ev rooms.Event) (int, []byte, bool) {
 			return e.frame(pbwire.TrackUnpublished(ev.Track.Sid))
 		}
 		return e.frame(pbwire.ParticipantUpdate(participantOf(ev.Participant, "")))
-	case rooms.EventParticipantJoined, rooms.EventParticipantUpdated, rooms.EventTrackMuted:
+	case rooms.EventTrackMuted:
+		if ev.Participant.Identity == e.identity && ev.Reason == rooms.ReasonAdmin {
+			// The server muted the track: the publisher is asked to, as
+			// LiveKit does; the SDK mutes it and confirms with its own
+			// mute, which updates everyone.
+			return e.frame(pbwire.Mute(ev.Track.Sid, ev.Track.Muted))
+		}
+		return e.frame(pbwire.ParticipantUpdate(participantOf(ev.Participant, "")))
+	case rooms.EventParticipantJoined, rooms.EventParticipantUpdated:
 		return e.frame(pbwire.ParticipantUpdate(participantOf(ev.Participant, "")))
 	case rooms.EventParticipantLeft:
 		return e.frame(pbwire.ParticipantUpdate(participantOf(ev.Participant, string(ev.Reason))))
