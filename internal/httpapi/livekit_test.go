@@ -349,3 +349,41 @@ func TestDialectFromRequest(t *testing.T) {
 		})
 	}
 }
+
+// TestLiveKitFullRoomRefusedBeforeUpgrade: a join to a room at its
+// max_participants is answered before the WebSocket opens (the SDKs fail at
+// once instead of waiting out their join timeout); validate says the same;
+// the member's own identity may still come back (it replaces itself).
+func TestLiveKitFullRoomRefusedBeforeUpgrade(t *testing.T) {
+	e := startLiveKit(t, nil)
+	if _, _, err := e.reg.CreateRoom(context.Background(), "small", rooms.RoomSettings{MaxParticipants: 1}); err != nil {
+		t.Fatal(err)
+	}
+	tok := func(id string) string {
+		return e.mint(t, auth.Claims{Identity: id, Video: &auth.VideoGrant{RoomJoin: true, Room: "small"}}, time.Hour)
+	}
+	status, body, alice := e.upgrade(t, "/rtc/v1?access_token="+tok("alice")+"&join_request="+validJoin(t), nil)
+	if alice == nil {
+		t.Fatalf("first join refused: %d %q", status, body)
+	}
+	_ = alice.SetReadDeadline(time.Now().Add(wait))
+	if _, _, err := alice.ReadMessage(); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/rtc/v1?join_request=" + validJoin(t) + "&access_token=", "/rtc?protocol=16&access_token="} {
+		status, body, c := e.upgrade(t, path+tok("bob"), nil)
+		if c != nil || status != http.StatusInternalServerError || body != "room has exceeded its max participants" {
+			t.Errorf("%s…: second join answered %d %q (socket %v); want 500 before the upgrade", path[:8], status, body, c != nil)
+		}
+		vpath := strings.Replace(path, "?", "/validate?", 1)
+		if status, _, body := e.get(t, vpath+tok("bob"), nil); status != http.StatusInternalServerError || body != "room has exceeded its max participants" {
+			t.Errorf("validate answered %d %q", status, body)
+		}
+	}
+	if info, _ := e.reg.Get("small"); len(info.Participants) != 1 {
+		t.Errorf("room has %d participants after the refusals, want 1", len(info.Participants))
+	}
+	if status, body, c := e.upgrade(t, "/rtc?protocol=16&access_token="+tok("alice"), nil); c == nil {
+		t.Errorf("alice's own rejoin refused: %d %q", status, body)
+	}
+}
