@@ -169,6 +169,14 @@ func (h *lkHandler) peerHandlers() rtc.Handlers {
 // about 50 ms on loopback.
 const announceHold = 100 * time.Millisecond
 
+// goAnswerHold delays the answer to the offer in a Go SDK's join_request.
+// server-sdk-go 2.19 applies its own offer only after it has handled the
+// JoinResponse, while its reader already runs: an answer that arrives with
+// the JoinResponse is applied first, fails ("stable->SetRemote(answer)"),
+// and the join times out after 15 s. LiveKit's answer comes later because
+// it is made after the join; this hold stands in for that.
+const goAnswerHold = 100 * time.Millisecond
+
 func (h *lkHandler) Open() {
 	p := h.j.Params
 	if p.Reconnect {
@@ -238,7 +246,20 @@ func (h *lkHandler) Open() {
 	for _, t := range p.AddTracks {
 		h.addTrack(t)
 	}
-	if p.PublisherOffer != nil {
+	switch {
+	case p.PublisherOffer != nil && p.SDK == "go":
+		h.wg.Add(1)
+		go func() {
+			defer h.wg.Done()
+			t := time.NewTimer(goAnswerHold)
+			defer t.Stop()
+			select {
+			case <-h.stop:
+			case <-t.C:
+				h.sendAnswer(answer, answered)
+			}
+		}()
+	case p.PublisherOffer != nil:
 		h.sendAnswer(answer, answered)
 	}
 	if h.j.Refresh != nil {
