@@ -4,7 +4,7 @@ BIN       ?= bin/livekit-mock
 PKGS      ?= ./...
 export CGO_ENABLED ?= 1
 
-.PHONY: run build test test-go test-interop interop-deps check lint fmt vet staticcheck imports bench soak fuzz docker clean
+.PHONY: run build test test-go test-gosdk test-interop interop-deps check lint fmt vet staticcheck imports bench soak fuzz docker clean
 
 run: ## run the server with its defaults on :7880
 	$(GO) run ./cmd/livekit-mock
@@ -12,11 +12,16 @@ run: ## run the server with its defaults on :7880
 build: ## build bin/livekit-mock
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/livekit-mock
 
-test: test-go test-interop ## every test: Go (race on) and the SDK interop suite
+test: test-go test-gosdk test-interop ## every test: Go (race on), the Go SDK and the SDK interop suite
 
 test-go:
 	$(GO) test -race -count=1 $(PKGS)
 	cd test/embed && $(GO) test -race -count=1 ./...
+
+# LiveKit's Go SDK (its own module, test/gosdk) against the built binary, in a
+# network namespace of its own: needs root and iproute2, else it skips and says why.
+test-gosdk: build
+	cd test/gosdk && LIVEKIT_MOCK_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 10m .
 
 interop/node_modules: interop/package.json interop/package-lock.json
 	cd interop && npm ci --no-audit --no-fund

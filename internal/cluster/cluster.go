@@ -87,6 +87,9 @@ type Room struct {
 	Instance     string          `json:"instance"`
 	InstanceURL  string          `json:"instance_url"`
 	Doc          json.RawMessage `json:"doc,omitempty"`
+	// LiveKit is the room as the RoomService's ListRooms renders it
+	// (protojson), so that every instance can list it.
+	LiveKit json.RawMessage `json:"livekit,omitempty"`
 }
 
 // Report is what an instance publishes at every heartbeat.

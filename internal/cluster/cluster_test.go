@@ -275,6 +275,19 @@ func TestDirectory(t *testing.T) {
 	if got := b.Conflicts(); got["both"] != "a" || len(got) != 1 {
 		t.Errorf("b's conflicts = %v, want both → a", got)
 	}
+	// HomeURL names another instance's URL, never this one's, and claims nothing.
+	if u := b.HomeURL(ctx, "both"); u != "http://127.0.0.1:1111" {
+		t.Errorf("b.HomeURL(both) = %q, want a's URL", u)
+	}
+	if u := a.HomeURL(ctx, "both"); u != "" {
+		t.Errorf("a.HomeURL(both) = %q, want \"\" (a is the home)", u)
+	}
+	if u := b.HomeURL(ctx, "unclaimed"); u != "" {
+		t.Errorf("b.HomeURL(unclaimed) = %q", u)
+	}
+	if home, _ := a.Home(ctx, "unclaimed"); home != "" {
+		t.Errorf("HomeURL claimed the room for %q", home)
+	}
 	if home, _ := b.Claim(ctx, "fresh"); home != "b" {
 		t.Errorf("Claim(fresh) on b = %q, want b", home)
 	}

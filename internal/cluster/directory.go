@@ -218,6 +218,21 @@ func (c *Cluster) Claim(ctx context.Context, room string) (string, error) {
 // instance, to which the signalling is relayed.
 func (c *Cluster) Route(ctx context.Context, room string) string {
 	holder, _ := c.Claim(ctx, room)
+	return c.urlOf(ctx, holder)
+}
+
+// HomeURL returns the URL of the instance that holds room's claim when it is
+// another live instance, else "" (nobody holds it, this instance does, or
+// Redis is out of reach). Unlike Route it claims nothing: it is for acting
+// on a room that must already exist.
+func (c *Cluster) HomeURL(ctx context.Context, room string) string {
+	holder, _ := c.Home(ctx, room)
+	return c.urlOf(ctx, holder)
+}
+
+// urlOf returns the URL of the live instance holder, "" when that is this
+// instance or it is not listed.
+func (c *Cluster) urlOf(ctx context.Context, holder string) string {
 	if holder == "" || holder == c.o.InstanceID {
 		return ""
 	}

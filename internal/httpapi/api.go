@@ -6,6 +6,7 @@ package httpapi
 import (
 	"github.com/gin-gonic/gin"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/livekit-mock/livekit-mock/internal/admin"
@@ -93,6 +94,8 @@ type Deps struct {
 type api struct {
 	Deps
 	streams *streamCaps // SSE followers (admin.go)
+	// forwarder asks a room's home instance (cluster_forward.go).
+	forwarder *http.Client
 }
 
 // timestamp formats t as RFC 3339 in UTC with milliseconds.

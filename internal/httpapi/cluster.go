@@ -9,8 +9,10 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/livekit-mock/livekit-mock/internal/cluster"
+	"github.com/livekit-mock/livekit-mock/internal/lkproto"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 )
 
@@ -27,6 +29,9 @@ type ClusterView interface {
 	// Route claims room for this instance unless another holds it, and
 	// returns "" (serve here) or the home instance's URL (relay there).
 	Route(ctx context.Context, room string) string
+	// HomeURL returns the URL of the other instance that holds room's
+	// claim, "" when none does (claiming nothing).
+	HomeURL(ctx context.Context, room string) string
 	// Relaying is closed when relayed connections must end.
 	Relaying() <-chan struct{}
 }
@@ -53,7 +58,11 @@ func ClusterReport(reg *rooms.Registry, figs Figures, conns ConnCounter) func() 
 			if err != nil {
 				continue
 			}
-			r.Rooms = append(r.Rooms, cluster.Room{Name: ri.Name, Sid: ri.Sid, Participants: len(ri.Participants), Doc: doc})
+			lk, err := protojson.Marshal(lkproto.Room(ri))
+			if err != nil {
+				continue
+			}
+			r.Rooms = append(r.Rooms, cluster.Room{Name: ri.Name, Sid: ri.Sid, Participants: len(ri.Participants), Doc: doc, LiveKit: lk})
 			r.Figures.Rooms++
 			r.Figures.Participants += len(ri.Participants)
 		}
@@ -100,12 +109,21 @@ func (a *api) clusterRoomList(reg *rooms.Registry, show showSids) gin.HandlerFun
 }
 
 // clusterRoomGet serves GET /api/rooms/:roomName from this instance, or
-// from the directory when another instance hosts the room.
+// asks the room's home instance when another one holds it (its answer is
+// current, where the directory is as old as the last heartbeat), or else
+// answers from the directory.
 func (a *api) clusterRoomGet(reg *rooms.Registry, show showSids) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		name := c.Param("roomName")
 		if ri, ok := reg.Get(name); ok {
 			c.JSON(http.StatusOK, clusterRoomJSON{roomJSON: show.view(c, roomOf(ri)), Instance: a.Cluster.InstanceID()})
+			return
+		}
+		if c.Request.Header.Get(relayHeader) != "" {
+			abortError(c, codeNotFound, msgRoomNotFound)
+			return
+		}
+		if home := a.remoteHome(c, name, false); home != "" && a.forwardToHome(c, home, nil) {
 			return
 		}
 		for _, rj := range a.remoteRooms(c.Request.Context()) {

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livekit/protocol/livekit"
+	"google.golang.org/protobuf/encoding/protojson"
+
 	"github.com/livekit-mock/livekit-mock/internal/auth"
 	"github.com/livekit-mock/livekit-mock/internal/cluster"
 	"github.com/livekit-mock/livekit-mock/internal/ids"
@@ -19,6 +22,7 @@ import (
 	"github.com/livekit-mock/livekit-mock/internal/names"
 	"github.com/livekit-mock/livekit-mock/internal/ratelimit"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
+	"github.com/livekit-mock/livekit-mock/internal/roomservice"
 	"github.com/livekit-mock/livekit-mock/internal/signal"
 )
 
@@ -28,6 +32,8 @@ type fakeCluster struct {
 	status cluster.Status
 	remote []cluster.Room
 	home   atomic.Value // string: Route's answer
+	// homeURL is HomeURL's answer (string).
+	homeURL atomic.Value
 }
 
 func (f *fakeCluster) InstanceID() string     { return f.status.InstanceID }
@@ -40,32 +46,14 @@ func (f *fakeCluster) Route(context.Context, string) string {
 	return home
 }
 func (f *fakeCluster) Relaying() <-chan struct{} { return nil }
+func (f *fakeCluster) HomeURL(context.Context, string) string {
+	u, _ := f.homeURL.Load().(string)
+	return u
+}
 
 func newClusterServer(t *testing.T, cl ClusterView) (*testServer, *rooms.Registry) {
 	t.Helper()
 	return newClusterServerEnv(t, cl, nil)
-}
-
-func newClusterServerEnv(t *testing.T, cl ClusterView, env map[string]string) (*testServer, *rooms.Registry) {
-	t.Helper()
-	cfg := testConfig(t, env)
-	now := time.Now
-	policy, _ := names.ParsePolicy(cfg.NamePolicy)
-	reg := rooms.NewRegistry(rooms.Options{EmptyTimeout: time.Minute, DepartureTimeout: time.Minute})
-	t.Cleanup(reg.Close)
-	figs := metrics.New(metrics.Options{Rooms: reg.Counts})
-	h := New(Deps{
-		Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Issuer: auth.NewIssuer(cfg.APIKey, cfg.APISecret, now), Verifier: auth.NewVerifier(cfg.Keys, now),
-		IDs: ids.New(nil), Names: policy, Now: now, Started: now(),
-		MintLimiter:    ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
-		ServiceLimiter: ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
-		Registry:       reg, Rooms: reg, Figures: figs, Cluster: cl,
-		Hub: signal.NewHub(signal.Options{}),
-	})
-	s := httptest.NewServer(h)
-	t.Cleanup(s.Close)
-	return &testServer{Server: s, cfg: cfg}, reg
 }
 
 func TestClusterHTTP(t *testing.T) {
@@ -188,6 +176,100 @@ func TestClusterRelayAnswers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestClusterActsOnRemoteRooms: an instance that does not host a room
+// answers for it at once (before any heartbeat put it in the directory) by
+// asking the room's home: GET /api/rooms/:room and the RoomService's
+// room-scoped calls; ListRooms lists the other instances' rooms too.
+func TestClusterActsOnRemoteRooms(t *testing.T) {
+	fa := &fakeCluster{status: cluster.Status{Redis: cluster.StateOK, InstanceID: "a"}}
+	a, regA := newClusterServer(t, fa)
+	fb := &fakeCluster{status: cluster.Status{Redis: cluster.StateOK, InstanceID: "b"}}
+	b, regB := newClusterServer(t, fb)
+	// On a, a room with one participant; b's directory has not heard of it.
+	if _, _, err := regA.CreateRoom(context.Background(), "far", rooms.RoomSettings{Metadata: "m0"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := regA.Join(context.Background(), rooms.JoinRequest{Room: "far", Identity: "bob", State: rooms.StateActive}, nopSink{}); err != nil {
+		t.Fatal(err)
+	}
+	fb.homeURL.Store(a.URL)
+	issuer := auth.NewIssuer(b.cfg.APIKey, b.cfg.APISecret, time.Now)
+	tok, _, err := issuer.Mint(auth.Claims{Identity: "svc", Video: &auth.VideoGrant{RoomAdmin: true, RoomList: true, RoomCreate: true, Room: "far"}}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bearer := map[string]string{"Authorization": "Bearer " + tok}
+
+	if r := b.do(t, http.MethodGet, "/api/rooms/far", "", nil); r.status != 200 || r.body["instance"] != "a" || r.body["numParticipants"] != float64(1) {
+		t.Fatalf("GET /api/rooms/far on b: %d %s", r.status, r.raw)
+	}
+	if r := b.do(t, http.MethodPost, "/twirp/livekit.RoomService/ListParticipants", `{"room":"far"}`, bearer); r.status != 200 || !strings.Contains(r.raw, `"identity":"bob"`) {
+		t.Fatalf("ListParticipants on b: %d %s", r.status, r.raw)
+	}
+	if r := b.do(t, http.MethodPost, "/twirp/livekit.RoomService/UpdateRoomMetadata", `{"room":"far","metadata":"m1"}`, bearer); r.status != 200 || !strings.Contains(r.raw, `"metadata":"m1"`) {
+		t.Fatalf("UpdateRoomMetadata on b: %d %s", r.status, r.raw)
+	}
+	if info, _ := regA.Get("far"); info.Metadata != "m1" {
+		t.Errorf("a's room metadata = %q after the call on b, want m1", info.Metadata)
+	}
+	if _, ok := regB.Get("far"); ok {
+		t.Error("b opened a copy of the room")
+	}
+	// A call already forwarded once is answered where it lands.
+	if r := b.do(t, http.MethodGet, "/api/rooms/far", "", map[string]string{relayHeader: "x"}); r.status != 404 {
+		t.Errorf("a forwarded GET was forwarded again: %d %s", r.status, r.raw)
+	}
+	// ListRooms: b's own rooms and the directory's.
+	lk, _ := protojson.Marshal(&livekit.Room{Name: "far", Sid: "RM_far", NumParticipants: 1})
+	fb.remote = []cluster.Room{{Name: "far", Instance: "a", LiveKit: lk}}
+	if _, err := regB.Reserve("near"); err != nil {
+		t.Fatal(err)
+	}
+	r := b.do(t, http.MethodPost, "/twirp/livekit.RoomService/ListRooms", `{}`, bearer)
+	if r.status != 200 || !strings.Contains(r.raw, `"name":"near"`) || !strings.Contains(r.raw, `"name":"far"`) {
+		t.Fatalf("ListRooms on b: %d %s", r.status, r.raw)
+	}
+	if r := b.do(t, http.MethodPost, "/twirp/livekit.RoomService/ListRooms", `{"names":["near"]}`, bearer); strings.Contains(r.raw, `"far"`) {
+		t.Errorf("ListRooms names filter let a remote room through: %s", r.raw)
+	}
+	// Deleting from b ends the room on a.
+	if r := b.do(t, http.MethodPost, "/twirp/livekit.RoomService/DeleteRoom", `{"room":"far"}`, bearer); r.status != 200 {
+		t.Fatalf("DeleteRoom on b: %d %s", r.status, r.raw)
+	}
+	if _, ok := regA.Get("far"); ok {
+		t.Error("the room is still on a after DeleteRoom on b")
+	}
+}
+
+// nopSink is a member that hears nothing.
+type nopSink struct{}
+
+func (nopSink) Send(rooms.Event) bool { return true }
+func (nopSink) Close(rooms.Reason)    {}
+
+func newClusterServerEnv(t *testing.T, cl ClusterView, env map[string]string) (*testServer, *rooms.Registry) {
+	t.Helper()
+	cfg := testConfig(t, env)
+	now := time.Now
+	policy, _ := names.ParsePolicy(cfg.NamePolicy)
+	reg := rooms.NewRegistry(rooms.Options{EmptyTimeout: time.Minute, DepartureTimeout: time.Minute})
+	t.Cleanup(reg.Close)
+	figs := metrics.New(metrics.Options{Rooms: reg.Counts})
+	h := New(Deps{
+		Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Issuer: auth.NewIssuer(cfg.APIKey, cfg.APISecret, now), Verifier: auth.NewVerifier(cfg.Keys, now),
+		IDs: ids.New(nil), Names: policy, Now: now, Started: now(),
+		MintLimiter:    ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
+		ServiceLimiter: ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
+		Registry:       reg, Rooms: reg, Figures: figs, Cluster: cl,
+		RoomService: roomservice.New(reg, roomservice.Options{}),
+		Hub:         signal.NewHub(signal.Options{}),
+	})
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return &testServer{Server: s, cfg: cfg}, reg
 }
 
 // Production hides participant sids from anonymous callers in every

@@ -40,6 +40,7 @@ const (
 	bodyTooManyConns    = "too many connections"
 	bodyShuttingDown    = "server is shutting down"
 	bodyValidateSuccess = "success"
+	bodyRoomFull        = "room has exceeded its max participants"
 	// refreshMinTTL is the shortest life of a refresh_token (the real
 	// server's default token TTL).
 	refreshMinTTL = 10 * time.Minute
@@ -128,6 +129,14 @@ func LiveKitHandler(d LiveKitDeps) gin.HandlerFunc {
 		}
 		if herr := pbwire.CheckJoin(pc, params); herr != nil {
 			refuse(herr.Status, herr.Body)
+			return
+		}
+		// A full room is refused here, as the real server does (500, its
+		// error text): the SDKs ignore a leave while they join, so a
+		// refusal after the upgrade would cost them their join timeout.
+		if !params.Reconnect && d.Registry != nil && errors.Is(d.Registry.CheckJoin(pc.Room, pc.Identity), rooms.ErrRoomFull) {
+			log.Info("join refused", "ip", c.ClientIP(), "route", path, "reason", "room full")
+			refuse(http.StatusInternalServerError, bodyRoomFull)
 			return
 		}
 		if validate {

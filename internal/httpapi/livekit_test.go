@@ -299,3 +299,91 @@ func TestLiveKitDialectSelection(t *testing.T) {
 		t.Errorf("over the cap: %d %q", status, body)
 	}
 }
+
+// TestDialectFromRequest: every form an official client dials reaches the
+// LiveKit dialect (a binary JoinResponse first); the old mock's clients, with
+// or without a token, still get the JSON welcome.
+func TestDialectFromRequest(t *testing.T) {
+	e := startLiveKit(t, nil)
+	tok := e.mint(t, auth.Claims{Identity: "ann", Video: &auth.VideoGrant{RoomJoin: true, Room: "dial"}}, time.Hour)
+	cases := []struct {
+		name   string
+		path   string
+		bearer bool
+		json   bool
+	}{
+		{name: "Go SDK single PeerConnection (join_request on /rtc, no protocol)", path: "/rtc?access_token=" + tok + "&join_request=" + validJoin(t)},
+		{name: "SDK query parameters without protocol", path: "/rtc?access_token=" + tok + "&sdk=go&version=2.19.0&auto_subscribe=1"},
+		{name: "token only in the Authorization header", path: "/rtc", bearer: true},
+		{name: "protocol parameter", path: "/rtc?protocol=16&access_token=" + tok},
+		{name: "JSON client with a token", path: "/rtc?access_token=" + tok, json: true},
+		{name: "JSON client without a token", path: "/rtc", json: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			hdr := http.Header{}
+			if tc.bearer {
+				hdr.Set("Authorization", "Bearer "+tok)
+			}
+			status, body, c := e.upgrade(t, tc.path, hdr)
+			if c == nil {
+				t.Fatalf("upgrade refused: %d %q", status, body)
+			}
+			_ = c.SetReadDeadline(time.Now().Add(wait))
+			mt, data, err := c.ReadMessage()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.json {
+				var m struct{ Type string }
+				if mt != websocket.TextMessage || json.Unmarshal(data, &m) != nil || m.Type != "welcome" {
+					t.Fatalf("first frame %d %q; want the JSON welcome", mt, data)
+				}
+				return
+			}
+			var sr livekit.SignalResponse
+			if mt != websocket.BinaryMessage || proto.Unmarshal(data, &sr) != nil || sr.GetJoin().GetParticipant().GetIdentity() != "ann" {
+				t.Fatalf("first frame %d %q; want a binary JoinResponse for ann", mt, data)
+			}
+			_ = c.Close()
+		})
+	}
+}
+
+// TestLiveKitFullRoomRefusedBeforeUpgrade: a join to a room at its
+// max_participants is answered before the WebSocket opens (the SDKs fail at
+// once instead of waiting out their join timeout); validate says the same;
+// the member's own identity may still come back (it replaces itself).
+func TestLiveKitFullRoomRefusedBeforeUpgrade(t *testing.T) {
+	e := startLiveKit(t, nil)
+	if _, _, err := e.reg.CreateRoom(context.Background(), "small", rooms.RoomSettings{MaxParticipants: 1}); err != nil {
+		t.Fatal(err)
+	}
+	tok := func(id string) string {
+		return e.mint(t, auth.Claims{Identity: id, Video: &auth.VideoGrant{RoomJoin: true, Room: "small"}}, time.Hour)
+	}
+	status, body, alice := e.upgrade(t, "/rtc/v1?access_token="+tok("alice")+"&join_request="+validJoin(t), nil)
+	if alice == nil {
+		t.Fatalf("first join refused: %d %q", status, body)
+	}
+	_ = alice.SetReadDeadline(time.Now().Add(wait))
+	if _, _, err := alice.ReadMessage(); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/rtc/v1?join_request=" + validJoin(t) + "&access_token=", "/rtc?protocol=16&access_token="} {
+		status, body, c := e.upgrade(t, path+tok("bob"), nil)
+		if c != nil || status != http.StatusInternalServerError || body != "room has exceeded its max participants" {
+			t.Errorf("%s…: second join answered %d %q (socket %v); want 500 before the upgrade", path[:8], status, body, c != nil)
+		}
+		vpath := strings.Replace(path, "?", "/validate?", 1)
+		if status, _, body := e.get(t, vpath+tok("bob"), nil); status != http.StatusInternalServerError || body != "room has exceeded its max participants" {
+			t.Errorf("validate answered %d %q", status, body)
+		}
+	}
+	if info, _ := e.reg.Get("small"); len(info.Participants) != 1 {
+		t.Errorf("room has %d participants after the refusals, want 1", len(info.Participants))
+	}
+	if status, body, c := e.upgrade(t, "/rtc?protocol=16&access_token="+tok("alice"), nil); c == nil {
+		t.Errorf("alice's own rejoin refused: %d %q", status, body)
+	}
+}

@@ -19,7 +19,7 @@ func New(d Deps) http.Handler {
 	if d.Conns == nil && d.Hub != nil {
 		d.Conns = d.Hub
 	}
-	a := &api{Deps: d, streams: newStreamCaps(d.AdminStreamsPerIP, d.AdminStreams)}
+	a := &api{Deps: d, streams: newStreamCaps(d.AdminStreamsPerIP, d.AdminStreams), forwarder: &http.Client{Timeout: forwardTimeout}}
 	a.initTokenService()
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
@@ -108,7 +108,7 @@ func New(d Deps) http.Handler {
 	// twirp: LiveKit's RoomService; any origin (middleware.go), 1 MiB bodies,
 	// LiveKit tokens. Any method: Twirp answers non-POST with bad_route.
 	if d.RoomService != nil {
-		e.Any("/twirp/:service/:method", twirpHandler(d.RoomService, d.Verifier))
+		e.Any("/twirp/:service/:method", a.twirpHandler(d.RoomService, d.Verifier))
 	}
 
 	// admin: /__admin (SPEC §10) when ADMIN_API is on; 64 KiB bodies, no

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -223,7 +224,7 @@ func twirpUnimplementedMethod(name string) bool {
 // twirpHandler serves POST /twirp/livekit.RoomService/<Method>. Order, as
 // the real server: token (its auth middleware runs first), then Twirp's
 // routing (POST, path, content type), body, method grant and semantics.
-func twirpHandler(s *roomservice.Service, v *auth.Verifier) gin.HandlerFunc {
+func (a *api) twirpHandler(s *roomservice.Service, v *auth.Verifier) gin.HandlerFunc {
 	methods := roomServiceMethods(s)
 	jsonOut := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}
 	jsonIn := protojson.UnmarshalOptions{DiscardUnknown: true}
@@ -292,7 +293,13 @@ func twirpHandler(s *roomservice.Service, v *auth.Verifier) gin.HandlerFunc {
 			twirpFail(c, twirpMalformed, "the "+kind+" request could not be decoded")
 			return
 		}
+		if home := a.twirpHome(c, req); home != "" && a.forwardToHome(c, home, body) {
+			return
+		}
 		res, err := m.call(r.Context(), claims, req)
+		if lr, ok := res.(*livekit.ListRoomsResponse); ok && err == nil {
+			lr.Rooms = a.withRemoteRooms(c, lr.Rooms, req.(*livekit.ListRoomsRequest).GetNames())
+		}
 		if err != nil {
 			var se *roomservice.Error
 			if errors.As(err, &se) {
@@ -336,4 +343,61 @@ func twirpClaims(v *auth.Verifier, header string) (*auth.Claims, error) {
 		return nil, fmt.Errorf("invalid authorization token: %w", err)
 	}
 	return claims, nil
+}
+
+// twirpHome returns the URL of the instance a RoomService call must be
+// forwarded to: the home of the room it names, when that is another
+// instance and this one does not have the room. CreateRoom claims a room
+// nobody holds for this instance, as a join would.
+func (a *api) twirpHome(c *gin.Context, req proto.Message) string {
+	if a.Cluster == nil || c.Request.Header.Get(relayHeader) != "" {
+		return ""
+	}
+	var room string
+	switch r := req.(type) {
+	case *livekit.CreateRoomRequest:
+		if _, ok := a.localRoom(r.GetName()); ok || r.GetName() == "" {
+			return ""
+		}
+		return a.Cluster.Route(c.Request.Context(), r.GetName())
+	case interface{ GetRoom() string }:
+		room = r.GetRoom()
+	default:
+		return ""
+	}
+	_, local := a.localRoom(room)
+	return a.remoteHome(c, room, local)
+}
+
+func (a *api) localRoom(name string) (rooms.RoomInfo, bool) {
+	if a.Registry == nil || name == "" {
+		return rooms.RoomInfo{}, false
+	}
+	return a.Registry.Get(name)
+}
+
+// withRemoteRooms adds to a ListRooms answer the rooms the other live
+// instances host (from the directory), filtered by names as the local list
+// was.
+func (a *api) withRemoteRooms(c *gin.Context, local []*livekit.Room, names []string) []*livekit.Room {
+	if a.Cluster == nil || c.Request.Header.Get(relayHeader) != "" {
+		return local
+	}
+	remote, _ := a.Cluster.RemoteRooms(c.Request.Context())
+	seen := make(map[string]bool, len(local))
+	for _, r := range local {
+		seen[r.GetName()] = true
+	}
+	for _, rm := range remote {
+		if seen[rm.Name] || len(rm.LiveKit) == 0 || (len(names) > 0 && !slices.Contains(names, rm.Name)) {
+			continue
+		}
+		var lr livekit.Room
+		if protojson.Unmarshal(rm.LiveKit, &lr) != nil {
+			continue
+		}
+		seen[rm.Name] = true
+		local = append(local, &lr)
+	}
+	return local
 }

@@ -105,6 +105,15 @@ func TestCreateRoomAppliesSettings(t *testing.T) {
 	if _, err := reg.Join(ctx, rooms.JoinRequest{Room: "r", Identity: "bob"}, &adminSink{}); !errors.Is(err, rooms.ErrRoomFull) {
 		t.Errorf("second join: %v, want ErrRoomFull (maxParticipants 1)", err)
 	}
+	if err := reg.CheckJoin("r", "bob"); !errors.Is(err, rooms.ErrRoomFull) {
+		t.Errorf("CheckJoin(bob) = %v, want ErrRoomFull", err)
+	}
+	if err := reg.CheckJoin("r", "alice"); err != nil {
+		t.Errorf("CheckJoin(alice) = %v; her own identity replaces her", err)
+	}
+	if err := reg.CheckJoin("no-such-room", "bob"); err != nil {
+		t.Errorf("CheckJoin on a missing room = %v", err)
+	}
 
 	// Again: the existing room, zero values unchanged, metadata announced.
 	info2, created, err := reg.CreateRoom(ctx, "r", rooms.RoomSettings{MaxParticipants: 2, Metadata: "m1"})

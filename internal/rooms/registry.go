@@ -148,6 +148,25 @@ func (r *Registry) Counts() (rooms, participants int) {
 	return n, int(r.participants.Load())
 }
 
+// CheckJoin tells, before a session is set up, whether identity could join
+// the room called name now: ErrRoomFull when the room is at its
+// max_participants (a member with the same identity would be replaced, so
+// it does not count). A room that does not exist yet accepts anyone. Join
+// checks again: this is for refusing early, not a reservation.
+func (r *Registry) CheckJoin(name, identity string) error {
+	var full bool
+	err := r.withRoom(context.Background(), name, false, func(st *roomState) { full = st.full(identity) })
+	switch {
+	case errors.Is(err, ErrRoomNotFound):
+		return nil
+	case err != nil:
+		return err
+	case full:
+		return ErrRoomFull
+	}
+	return nil
+}
+
 // Join adds a participant to the room req.Room, creating the room if needed.
 // The joiner's sink receives EventJoined before any other event. A member
 // with the same identity is replaced (told ReasonDuplicateIdentity).

@@ -360,15 +360,21 @@ func (st *roomState) remove(m *member, reason Reason, closeSink bool) {
 	st.broadcast(ev, m.info.Sid)
 }
 
-func (st *roomState) join(req JoinRequest, sink Sink) (*Member, error) {
-	old := st.byIdentity[req.Identity]
+// full reports whether a join by identity would exceed max_participants; a
+// member with that identity would be replaced, so it does not count.
+func (st *roomState) full(identity string) bool {
 	count := len(st.members)
-	if old != nil {
+	if st.byIdentity[identity] != nil {
 		count--
 	}
-	if st.maxPart > 0 && count >= st.maxPart {
+	return st.maxPart > 0 && count >= st.maxPart
+}
+
+func (st *roomState) join(req JoinRequest, sink Sink) (*Member, error) {
+	if st.full(req.Identity) {
 		return nil, ErrRoomFull
 	}
+	old := st.byIdentity[req.Identity]
 	if old != nil {
 		st.remove(old, ReasonDuplicateIdentity, true)
 	}

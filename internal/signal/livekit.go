@@ -170,6 +170,14 @@ func (h *lkHandler) peerHandlers() rtc.Handlers {
 // about 50 ms on loopback.
 const announceHold = 100 * time.Millisecond
 
+// goAnswerHold delays the answer to the offer in a Go SDK's join_request.
+// server-sdk-go 2.19 applies its own offer only after it has handled the
+// JoinResponse, while its reader already runs: an answer that arrives with
+// the JoinResponse is applied first, fails ("stable->SetRemote(answer)"),
+// and the join times out after 15 s. LiveKit's answer comes later because
+// it is made after the join; this hold stands in for that.
+const goAnswerHold = 100 * time.Millisecond
+
 func (h *lkHandler) Open() {
 	p := h.j.Params
 	if p.Reconnect {
@@ -239,7 +247,20 @@ func (h *lkHandler) Open() {
 	for _, t := range p.AddTracks {
 		h.addTrack(t)
 	}
-	if p.PublisherOffer != nil {
+	switch {
+	case p.PublisherOffer != nil && p.SDK == "go":
+		h.wg.Add(1)
+		go func() {
+			defer h.wg.Done()
+			t := time.NewTimer(goAnswerHold)
+			defer t.Stop()
+			select {
+			case <-h.stop:
+			case <-t.C:
+				h.sendAnswer(answer, answered)
+			}
+		}()
+	case p.PublisherOffer != nil:
 		h.sendAnswer(answer, answered)
 	}
 	if h.j.Refresh != nil {
@@ -582,7 +603,15 @@ func (e lkEncoder) encode(ev rooms.Event) (int, []byte, bool) {
 			return e.frame(pbwire.TrackUnpublished(ev.Track.Sid))
 		}
 		return e.frame(pbwire.ParticipantUpdate(lkproto.Participant(ev.Participant, "")))
-	case rooms.EventParticipantJoined, rooms.EventParticipantUpdated, rooms.EventTrackMuted:
+	case rooms.EventTrackMuted:
+		if ev.Participant.Identity == e.identity && ev.Reason == rooms.ReasonAdmin {
+			// The server muted the track: the publisher is asked to, as
+			// LiveKit does; the SDK mutes it and confirms with its own
+			// mute, which updates everyone.
+			return e.frame(pbwire.Mute(ev.Track.Sid, ev.Track.Muted))
+		}
+		return e.frame(pbwire.ParticipantUpdate(lkproto.Participant(ev.Participant, "")))
+	case rooms.EventParticipantJoined, rooms.EventParticipantUpdated:
 		return e.frame(pbwire.ParticipantUpdate(lkproto.Participant(ev.Participant, "")))
 	case rooms.EventParticipantLeft:
 		return e.frame(pbwire.ParticipantUpdate(lkproto.Participant(ev.Participant, ev.Reason)))

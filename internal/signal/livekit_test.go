@@ -499,6 +499,34 @@ func TestLiveKitAddTrackAndMute(t *testing.T) {
 	other.until("update with the track muted", hasTrack(true))
 }
 
+// TestLiveKitServerMuteTellsPublisher: a mute by the server API reaches the
+// publisher as a `mute` request (the SDKs set their own track's muted state
+// from it), while the others see the track muted in an update.
+func TestLiveKitServerMuteTellsPublisher(t *testing.T) {
+	e := startLK(t, signal.Limits{})
+	other, pub, tp := micPublisher(t, e, "room-sm")
+	sid := tp.GetTrack().GetSid()
+	for _, muted := range []bool{true, false} {
+		if _, err := e.reg.MuteTrack(context.Background(), "room-sm", "pub", sid, muted); err != nil {
+			t.Fatal(err)
+		}
+		m := pub.until("mute request", func(sr *livekit.SignalResponse) bool { return sr.GetMute() != nil }).GetMute()
+		if m.GetSid() != sid || m.GetMuted() != muted {
+			t.Fatalf("publisher told %v; want %s muted=%v", m, sid, muted)
+		}
+		other.until("update with the track's new state", func(sr *livekit.SignalResponse) bool {
+			for _, p := range sr.GetUpdate().GetParticipants() {
+				for _, tr := range p.GetTracks() {
+					if p.GetIdentity() == "pub" && tr.GetSid() == sid && tr.GetMuted() == muted {
+						return true
+					}
+				}
+			}
+			return false
+		})
+	}
+}
+
 func TestLiveKitAddTrackRefused(t *testing.T) {
 	e := startLK(t, signal.Limits{})
 	c := e.dial(t, q("nopub", "room-np", "pub", "0"))

@@ -233,4 +233,3 @@ func TestTrickleRefusesShapesClientsChokeOn(t *testing.T) {
 		}
 	}
 }
-
