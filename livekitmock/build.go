@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -26,6 +27,8 @@ import (
 	"github.com/livekit-mock/livekit-mock/internal/rtc"
 	"github.com/livekit-mock/livekit-mock/internal/server"
 	"github.com/livekit-mock/livekit-mock/internal/signal"
+	"github.com/livekit-mock/livekit-mock/internal/signal/jsonwire"
+	"github.com/livekit-mock/livekit-mock/internal/signal/pbwire"
 	"github.com/livekit-mock/livekit-mock/internal/tokenservice"
 	"github.com/livekit-mock/livekit-mock/internal/webhook"
 )
@@ -132,8 +135,27 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 	})
 	sigState := &signalState{hub: hub, max: cfg.RTCMaxConnections}
 
-	livekit := httpapi.LiveKitHandler(httpapi.LiveKitDeps{Hub: hub, Verifier: verifier, Config: cfg, Logger: log,
-		Registry: registry, Engine: engine, Now: now, NodeID: idgen.NodeID()})
+	// /rtc: each dialect owns its checks before the upgrade and its
+	// sessions after it; the LiveKit dialect's resume table is closed below.
+	var ice []pbwire.ICEServer
+	if len(cfg.ICEServers) > 0 {
+		ice = []pbwire.ICEServer{{URLs: cfg.ICEServers}}
+	}
+	livekit := signal.NewLiveKit(signal.LiveKitOptions{
+		Registry: registry, Engine: engine, ICEServers: ice, Server: pbwire.ServerInfo{NodeID: idgen.NodeID()},
+		Now: now, Logger: log, Hub: hub, Verifier: verifier, Keys: cfg.Keys, Origins: cfg.RTCAllowedOrigins,
+	})
+	jsonOpts := signal.JSONOptions{
+		Registry: registry, IDs: idgen, Names: policy, RequireToken: cfg.RTCRequireToken,
+		Server: jsonwire.ServerInfo{Version: version, Node: cfg.InstanceID, Region: "local", Protocol: 1},
+		Limits: signal.Limits{ReadLimit: cfg.RTCMaxMessageBytes, Rate: cfg.RTCMessageRate, Burst: cfg.RTCMessageBurst},
+	}
+	if shared != nil { // token-less JSON joins are relayed at join_room
+		jsonOpts.Homes = jsonHomes{shared}
+	}
+	rtcEndpoint := signal.NewEndpoint(signal.NewJSONEndpoint(signal.JSONEndpointOptions{
+		JSONOptions: jsonOpts, Hub: hub, Verifier: verifier, Origins: cfg.RTCAllowedOrigins, Logger: log,
+	}), livekit)
 
 	var mintLimiter, serviceLimiter ratelimit.Limiter = ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
 		ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now)
@@ -153,12 +175,13 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 		Issuer:         issuer,
 		Verifier:       verifier,
 		TokenService:   tokens,
+		Callers:        auth.NewCallerVerifier(cfg.JWTSecret, now),
 		Figures:        figures,
 		Signal:         sigState,
 		IDs:            idgen,
 		Registry:       registry,
 		Hub:            hub,
-		LiveKit:        livekit,
+		RTC:            rtcEndpoint,
 		RoomService:    roomservice.New(registry, roomservice.Options{}),
 		Names:          policy,
 		Now:            now,
@@ -176,6 +199,7 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 	// Admin streams and long polls end first (SPEC §3.6).
 	srv.OnShutdown("journal followers", func(context.Context) { jour.Close() })
 	srv.OnShutdown("signal hub", func(ctx context.Context) { _ = hub.Shutdown(ctx) })
+	srv.OnShutdown("livekit resume table", func(context.Context) { livekit.Close() })
 	if shared != nil { // relayed signalling ends with the sessions
 		srv.OnShutdown("cluster relays", func(context.Context) { shared.StopRelays() })
 	}
@@ -309,4 +333,24 @@ func withBoundPort(u string, port int, addr net.Addr) string {
 		u = strings.TrimSuffix(u, "0") + strconv.Itoa(tcp.Port)
 	}
 	return u
+}
+
+// jsonHomes lets the JSON dialect relay a session whose room is named only in
+// join_room, after the upgrade, to the room's home instance.
+type jsonHomes struct{ c *cluster.Cluster }
+
+func (h jsonHomes) Remote(ctx context.Context, room string) (string, bool) {
+	home := h.c.Route(ctx, room)
+	return home, home != ""
+}
+
+// RelayHeader marks the upgrade as relayed and names the client (the home
+// believes it only from TRUSTED_PROXIES).
+func (h jsonHomes) RelayHeader(ip string) http.Header {
+	hd := http.Header{}
+	hd.Set(signal.RelayHeader, h.c.InstanceID())
+	if ip != "" {
+		hd.Set("X-Forwarded-For", ip)
+	}
+	return hd
 }

@@ -67,9 +67,11 @@ func startAdminWith(t *testing.T, env map[string]string, hubOpts signal.Options,
 	service := ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now)
 	adm := admin.New(admin.Options{Registry: reg, Journal: jour, Faults: faults, Sessions: hub,
 		Limiters: []admin.Resetter{mint, service}})
+	verifier := auth.NewVerifier(cfg.Keys, now)
 	d := Deps{
 		Config: cfg, Logger: slog.New(slog.DiscardHandler),
-		Issuer: auth.NewIssuer(cfg.APIKey, cfg.APISecret, now), Verifier: auth.NewVerifier(cfg.Keys, now),
+		Issuer: auth.NewIssuer(cfg.APIKey, cfg.APISecret, now), Verifier: verifier,
+		RTC: rtcEndpoint(cfg, hub, reg, verifier, nil),
 		IDs: ids.New(nil), Names: policy, Now: now, Started: now(),
 		MintLimiter: mint, ServiceLimiter: service,
 		Rooms: reg, Conns: hub, Registry: reg, Hub: hub,
@@ -78,7 +80,7 @@ func startAdminWith(t *testing.T, env map[string]string, hubOpts signal.Options,
 	if tweak != nil {
 		tweak(&d)
 	}
-	h := New(d)
+	h := New(completeDeps(d))
 	s := httptest.NewServer(h)
 	t.Cleanup(func() {
 		jour.Close()

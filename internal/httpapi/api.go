@@ -4,7 +4,6 @@
 package httpapi
 
 import (
-	"github.com/gin-gonic/gin"
 	"log/slog"
 	"net/http"
 	"time"
@@ -59,15 +58,16 @@ type Deps struct {
 	// The /rtc WebSocket (rtc.go) and the room endpoints (rooms.go).
 	Registry *rooms.Registry
 	Hub      *signal.Hub
-	// LiveKit serves the LiveKit dialect on /rtc and /rtc/v1; nil answers 404.
-	LiveKit gin.HandlerFunc
+	// RTC is /rtc and /rtc/v1 in both dialects (built and closed by the
+	// builder); nil: no /rtc route.
+	RTC *signal.Endpoint
 
 	// Token service and figures (SPEC §5.3; tokenservice.go, stats.go).
 	// Each is optional: New builds what is nil from the fields above.
-	TokenService *tokenservice.Service // nil: built without room reservation
-	Figures      Figures               // nil: a private metrics.Metrics
+	TokenService *tokenservice.Service // required
+	Figures      Figures               // required
 	Signal       SignalState           // nil: /livekit/status reports signalling as not accepting
-	Callers      CallerChecker         // production caller bearer; nil: built from JWT_SECRET
+	Callers      CallerChecker         // production caller bearer (JWT_SECRET); required in production
 
 	// RoomService answers the Twirp RoomService (twirp.go); nil: no /twirp routes.
 	RoomService *roomservice.Service

@@ -47,9 +47,6 @@ func (a *api) callerAuth() gin.HandlerFunc {
 // callerCheck verifies the request's caller bearer.
 func (a *api) callerCheck() func(*gin.Context) error {
 	check := a.Callers
-	if check == nil {
-		check = auth.NewCallerVerifier(a.Config.JWTSecret, a.Now)
-	}
 	return func(c *gin.Context) error {
 		tok, err := auth.CheckBearer(c.GetHeader("Authorization"))
 		if err == nil {

@@ -13,8 +13,10 @@ import (
 	"github.com/livekit-mock/livekit-mock/internal/config"
 	"github.com/livekit-mock/livekit-mock/internal/httpapi"
 	"github.com/livekit-mock/livekit-mock/internal/ids"
+	"github.com/livekit-mock/livekit-mock/internal/metrics"
 	"github.com/livekit-mock/livekit-mock/internal/names"
 	"github.com/livekit-mock/livekit-mock/internal/ratelimit"
+	"github.com/livekit-mock/livekit-mock/internal/tokenservice"
 )
 
 const benchBody = `{"roomName":"bench-room","participantName":"Alice","participantIdentity":"alice"}`
@@ -30,6 +32,8 @@ func benchHandler(b *testing.B, env map[string]string) http.Handler {
 	now := time.Now
 	policy, _ := names.ParsePolicy(cfg.NamePolicy)
 	return httpapi.New(httpapi.Deps{
+		Figures:        metrics.New(metrics.Options{}),
+		TokenService:   tokenservice.New(tokenservice.Options{Minter: auth.NewIssuer(cfg.APIKey, cfg.APISecret, time.Now), Verifier: auth.NewVerifier(cfg.Keys, time.Now), WSURL: cfg.WSURL, DefaultTTL: time.Hour, NewIdentity: ids.New(nil).UUID}),
 		Config:         cfg,
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Issuer:         auth.NewIssuer(cfg.APIKey, cfg.APISecret, now),

@@ -31,7 +31,7 @@ import (
 const (
 	// relayHeader marks an upgrade already relayed once; the home serves
 	// it whatever the directory says, so a relay never loops.
-	relayHeader = "X-Livekit-Mock-Relay"
+	relayHeader = signal.RelayHeader
 	// relayHandshake bounds dialling the home and its upgrade answer.
 	relayHandshake = 10 * time.Second
 	// relayWriteWait bounds each write of relayed bytes to a peer.
@@ -47,7 +47,7 @@ func (a *api) tokenRoom(r *http.Request) string {
 		return ""
 	}
 	tok := r.URL.Query().Get("access_token")
-	if tok == "" && isLiveKitRequest(r) {
+	if tok == "" && signal.IsLiveKitRequest(r) {
 		tok, _ = pbwire.ExtractToken(r.Header, r.URL.Query())
 	}
 	if tok == "" {
@@ -223,24 +223,4 @@ func pump(dst net.Conn, src io.Reader) {
 			return
 		}
 	}
-}
-
-// jsonHomes lets the JSON dialect relay a session whose room is named only
-// in join_room, after the upgrade, to the room's home instance.
-type jsonHomes struct{ c ClusterView }
-
-func (h jsonHomes) Remote(ctx context.Context, room string) (string, bool) {
-	home := h.c.Route(ctx, room)
-	return home, home != ""
-}
-
-// RelayHeader marks the upgrade as relayed and names the client, as relay
-// does (the home believes it only from TRUSTED_PROXIES).
-func (h jsonHomes) RelayHeader(ip string) http.Header {
-	hd := http.Header{}
-	hd.Set(relayHeader, h.c.InstanceID())
-	if ip != "" {
-		hd.Set("X-Forwarded-For", ip)
-	}
-	return hd
 }

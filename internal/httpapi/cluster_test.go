@@ -257,16 +257,18 @@ func newClusterServerEnv(t *testing.T, cl ClusterView, env map[string]string) (*
 	reg := rooms.NewRegistry(rooms.Options{EmptyTimeout: time.Minute, DepartureTimeout: time.Minute})
 	t.Cleanup(reg.Close)
 	figs := metrics.New(metrics.Options{Rooms: reg.Counts})
-	h := New(Deps{
+	hub, verifier := signal.NewHub(signal.Options{}), auth.NewVerifier(cfg.Keys, now)
+	h := New(completeDeps(Deps{
 		Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Issuer: auth.NewIssuer(cfg.APIKey, cfg.APISecret, now), Verifier: auth.NewVerifier(cfg.Keys, now),
+		Issuer: auth.NewIssuer(cfg.APIKey, cfg.APISecret, now), Verifier: verifier,
+		RTC: rtcEndpoint(cfg, hub, reg, verifier, nil),
 		IDs: ids.New(nil), Names: policy, Now: now, Started: now(),
 		MintLimiter:    ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
 		ServiceLimiter: ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
 		Registry:       reg, Rooms: reg, Figures: figs, Cluster: cl,
 		RoomService: roomservice.New(reg, roomservice.Options{}),
-		Hub:         signal.NewHub(signal.Options{}),
-	})
+		Hub:         hub,
+	}))
 	s := httptest.NewServer(h)
 	t.Cleanup(s.Close)
 	return &testServer{Server: s, cfg: cfg}, reg

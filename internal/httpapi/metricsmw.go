@@ -23,21 +23,6 @@ type Figures interface {
 
 // newFigures is the private metrics instance used when Deps has none; its
 // gauges read the same counters as /health.
-func newFigures(d Deps) Figures {
-	mode := ""
-	if d.Config != nil {
-		mode = d.Config.Environment
-	}
-	o := metrics.Options{Now: d.Now, Version: Version, Mode: mode}
-	if d.Rooms != nil {
-		o.Rooms = d.Rooms.Counts
-	}
-	if d.Conns != nil {
-		o.Connections = d.Conns.Connections
-	}
-	return metrics.New(o)
-}
-
 // mintRoutes are the routes whose 200 is a token handed out.
 var mintRoutes = map[string]bool{"/api/livekit/token": true, "/token/room": true, "/token/join": true}
 

@@ -19,8 +19,10 @@ func New(d Deps) http.Handler {
 	if d.Conns == nil && d.Hub != nil {
 		d.Conns = d.Hub
 	}
+	if d.Figures == nil || d.TokenService == nil || (d.Config.Production() && d.Callers == nil) {
+		panic("httpapi: the builder must give Figures, TokenService and, in production, Callers")
+	}
 	a := &api{Deps: d, streams: newStreamCaps(d.AdminStreamsPerIP, d.AdminStreams), forwarder: &http.Client{Timeout: forwardTimeout}}
-	a.initTokenService()
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.RedirectTrailingSlash = false
@@ -69,30 +71,26 @@ func New(d Deps) http.Handler {
 		e.GET("/api/rooms/:roomName", roomGetHandler(d.Registry, a.callerKnown()))
 	}
 
-	// rtc: the WebSocket in both dialects; RTC_ALLOWED_ORIGINS and the
-	// connection caps are applied by the handler, before the upgrade.
-	if d.Hub != nil {
-		rd := RTCDeps{Hub: d.Hub, Verifier: d.Verifier, Config: cfg, Logger: d.Logger, Registry: d.Registry, IDs: d.IDs, LiveKit: d.LiveKit}
-		if d.Cluster != nil { // token-less JSON joins are relayed at join_room (cluster_relay.go)
-			rd.Homes = jsonHomes{d.Cluster}
-		}
-		rtc := rtcHandler(rd)
+	// rtc: the WebSocket in both dialects; the endpoint applies
+	// RTC_ALLOWED_ORIGINS, tokens and the connection caps before the upgrade.
+	if d.RTC != nil {
+		rtc := rtcRoute(d.RTC)
 		if d.Cluster != nil { // rooms homed elsewhere are relayed (cluster_relay.go)
 			rtc = a.clusterRelay(rtc)
 		}
 		e.GET("/rtc", rtc)
 		e.GET("/rtc/v1", rtc)
-	}
-	// The LiveKit SDKs' validate calls answer as the upgrade would, with
-	// Access-Control-Allow-Origin: * (livekit.go). Without the LiveKit
-	// dialect they are unknown paths (404), which makes the SDKs fall back.
-	if d.LiveKit != nil {
-		validate := d.LiveKit
-		if d.Cluster != nil { // asked of the room's home (cluster_relay.go)
-			validate = a.clusterRelay(validate)
+		// The LiveKit SDKs' validate calls answer as the upgrade would, with
+		// Access-Control-Allow-Origin: *. Without the LiveKit dialect they are
+		// unknown paths (404), which makes the SDKs fall back.
+		if lk := d.RTC.LiveKit(); lk != nil {
+			validate := validateRoute(lk)
+			if d.Cluster != nil { // asked of the room's home (cluster_relay.go)
+				validate = a.clusterRelay(validate)
+			}
+			e.GET("/rtc/validate", validate)
+			e.GET("/rtc/v1/validate", validate)
 		}
-		e.GET("/rtc/validate", validate)
-		e.GET("/rtc/v1/validate", validate)
 	}
 
 	// page: the dashboard (SPEC §11), same-origin only. GET / is LiveKit's

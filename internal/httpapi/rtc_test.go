@@ -19,15 +19,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 
 	"github.com/livekit-mock/livekit-mock/internal/auth"
 	"github.com/livekit-mock/livekit-mock/internal/config"
 	"github.com/livekit-mock/livekit-mock/internal/ids"
+	"github.com/livekit-mock/livekit-mock/internal/names"
+	"github.com/livekit-mock/livekit-mock/internal/ratelimit"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 	"github.com/livekit-mock/livekit-mock/internal/signal"
+	"github.com/livekit-mock/livekit-mock/internal/signal/jsonwire"
 )
 
 // wait is the deadline of every wait in these tests; nothing normally takes
@@ -103,17 +105,15 @@ func startRTC(t *testing.T, env map[string]string, hubOpts signal.Options) *rtcE
 	}
 	e.hub = signal.NewHub(hubOpts)
 
-	gin.SetMode(gin.ReleaseMode)
-	r := gin.New()
-	r.HandleMethodNotAllowed = true
-	r.NoMethod(func(c *gin.Context) { abortError(c, codeMethodNotAllowed, msgMethodNotAllowed) })
-	r.GET("/rtc", rtcHandler(RTCDeps{
-		Hub: e.hub, Verifier: auth.NewVerifier(cfg.Keys, now), Config: cfg,
-		Logger: slog.New(slog.DiscardHandler), Registry: e.reg,
+	// The whole HTTP surface (routes.go), so the real middleware applies.
+	verifier := auth.NewVerifier(cfg.Keys, now)
+	r := New(completeDeps(Deps{
+		Config: cfg, Logger: slog.New(slog.DiscardHandler), Issuer: e.issuer, Verifier: verifier,
+		IDs: ids.New(nil), Now: time.Now, Started: time.Now(), Registry: e.reg, Hub: e.hub,
+		RTC:            rtcEndpoint(cfg, e.hub, e.reg, verifier, nil),
+		MintLimiter:    ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, time.Now),
+		ServiceLimiter: ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, time.Now),
 	}))
-	r.GET("/rtc/v1", rtcHandler(RTCDeps{Hub: e.hub, Verifier: auth.NewVerifier(cfg.Keys, now), Config: cfg, Registry: e.reg}))
-	r.GET("/api/rooms", roomListHandler(e.reg, nil))
-	r.GET("/api/rooms/:roomName", roomGetHandler(e.reg, nil))
 	e.srv = httptest.NewServer(r)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
@@ -1086,4 +1086,18 @@ func TestRoomsEndpoints(t *testing.T) {
 	if status != 200 || len(list["rooms"].([]any)) != 2 {
 		t.Errorf("%d %v", status, list)
 	}
+}
+
+// rtcEndpoint builds /rtc as the builder does: the JSON dialect and, when lk
+// is not nil, the LiveKit dialect it is given.
+func rtcEndpoint(cfg *config.Config, hub *signal.Hub, reg *rooms.Registry, verifier *auth.Verifier, lk *signal.LiveKit) *signal.Endpoint {
+	policy, _ := names.ParsePolicy(cfg.NamePolicy)
+	return signal.NewEndpoint(signal.NewJSONEndpoint(signal.JSONEndpointOptions{
+		JSONOptions: signal.JSONOptions{
+			Registry: reg, IDs: ids.New(nil), Names: policy, RequireToken: cfg.RTCRequireToken,
+			Server: jsonwire.ServerInfo{Version: Version, Node: cfg.InstanceID, Region: "local", Protocol: 1},
+			Limits: signal.Limits{ReadLimit: cfg.RTCMaxMessageBytes, Rate: cfg.RTCMessageRate, Burst: cfg.RTCMessageBurst},
+		},
+		Hub: hub, Verifier: verifier, Origins: cfg.RTCAllowedOrigins,
+	}), lk)
 }

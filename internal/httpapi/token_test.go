@@ -42,7 +42,7 @@ func newTestServer(t *testing.T, env map[string]string) *testServer {
 	cfg := testConfig(t, env)
 	now := time.Now
 	policy, _ := names.ParsePolicy(cfg.NamePolicy)
-	h := New(Deps{
+	h := New(completeDeps(Deps{
 		Config:         cfg,
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Issuer:         auth.NewIssuer(cfg.APIKey, cfg.APISecret, now),
@@ -53,7 +53,7 @@ func newTestServer(t *testing.T, env map[string]string) *testServer {
 		Started:        now(),
 		MintLimiter:    ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
 		ServiceLimiter: ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
-	})
+	}))
 	s := httptest.NewServer(h)
 	t.Cleanup(s.Close)
 	return &testServer{Server: s, cfg: cfg}

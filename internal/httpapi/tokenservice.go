@@ -20,22 +20,6 @@ const validationKey = "livekit-mock/validation"
 
 // initTokenService fills the optional Deps of the token service and the
 // figures from the required ones.
-func (a *api) initTokenService() {
-	if a.TokenService == nil {
-		a.TokenService = tokenservice.New(tokenservice.Options{
-			Minter:      a.Issuer,
-			Verifier:    a.Verifier,
-			Names:       a.Names,
-			WSURL:       a.Config.WSURL,
-			DefaultTTL:  hours(a.Config.JWTExpiryHours),
-			NewIdentity: a.IDs.UUID,
-		})
-	}
-	if a.Figures == nil {
-		a.Figures = newFigures(a.Deps)
-	}
-}
-
 func hours(n int) time.Duration { return time.Duration(n) * time.Hour }
 
 // parseServiceRequest reads the body of /token/room and /token/join. It

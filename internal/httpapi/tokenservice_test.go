@@ -83,7 +83,7 @@ func newSvcServer(t *testing.T, env map[string]string, o svcOpts) *svcServer {
 	idg := ids.New(nil)
 	sig := &fakeSignal{}
 	sig.accepting.Store(true)
-	h := New(Deps{
+	h := New(completeDeps(Deps{
 		Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Issuer: issuer, Verifier: verifier, IDs: idg, Names: policy, Now: now, Started: now(),
 		MintLimiter:    ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
@@ -96,7 +96,7 @@ func newSvcServer(t *testing.T, env map[string]string, o svcOpts) *svcServer {
 		}),
 		Figures: m,
 		Signal:  sig,
-	})
+	}))
 	s := httptest.NewServer(h)
 	t.Cleanup(s.Close)
 	return &svcServer{testServer: &testServer{Server: s, cfg: cfg}, reg: reg, figures: m, signal: sig}

@@ -21,10 +21,12 @@ import (
 	"github.com/livekit-mock/livekit-mock/internal/config"
 	"github.com/livekit-mock/livekit-mock/internal/httpapi"
 	"github.com/livekit-mock/livekit-mock/internal/ids"
+	"github.com/livekit-mock/livekit-mock/internal/metrics"
 	"github.com/livekit-mock/livekit-mock/internal/names"
 	"github.com/livekit-mock/livekit-mock/internal/ratelimit"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 	"github.com/livekit-mock/livekit-mock/internal/roomservice"
+	"github.com/livekit-mock/livekit-mock/internal/tokenservice"
 )
 
 // twirpEnv is the HTTP surface with a registry and the RoomService, on a
@@ -46,6 +48,8 @@ func startTwirp(t *testing.T) *twirpEnv {
 	reg := rooms.NewRegistry(rooms.Options{EmptyTimeout: time.Hour, DepartureTimeout: time.Hour, IDs: ids.New(nil)})
 	t.Cleanup(reg.Close)
 	h := httpapi.New(httpapi.Deps{
+		Figures:        metrics.New(metrics.Options{}),
+		TokenService:   tokenservice.New(tokenservice.Options{Minter: auth.NewIssuer(cfg.APIKey, cfg.APISecret, time.Now), Verifier: auth.NewVerifier(cfg.Keys, time.Now), WSURL: cfg.WSURL, DefaultTTL: time.Hour, NewIdentity: ids.New(nil).UUID}),
 		Config:         cfg,
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Issuer:         auth.NewIssuer(cfg.APIKey, cfg.APISecret, now),

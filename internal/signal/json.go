@@ -64,6 +64,8 @@ func refuseJSON(w http.ResponseWriter, status int, msg string) {
 		w.Header().Set("Allow", http.MethodGet)
 	case http.StatusServiceUnavailable:
 		code = "unavailable"
+	case http.StatusForbidden:
+		code = "origin_not_allowed"
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/livekit-mock/livekit-mock/internal/auth"
 	"github.com/livekit-mock/livekit-mock/internal/lkproto"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 	"github.com/livekit-mock/livekit-mock/internal/rtc"
@@ -52,13 +53,20 @@ type LiveKitOptions struct {
 	// as the real server does.
 	RefreshInterval time.Duration
 	Logger          *slog.Logger
+
+	// What the checks before the upgrade need (livekit_http.go).
+	Hub      *Hub
+	Verifier *auth.Verifier
+	Keys     map[string]string // key → secret: refresh tokens are signed with the key of the original
+	Origins  []string          // RTC_ALLOWED_ORIGINS
 }
 
 // LiveKit is the LiveKit protobuf dialect. Every session gets its own
 // Dialect from Dialect, carrying what the upgrade request established.
 type LiveKit struct {
-	o   LiveKitOptions
-	res *resumeTable // sessions by room and identity, for resumes (livekit_resume.go)
+	o       LiveKitOptions
+	origins origins
+	res     *resumeTable // sessions by room and identity, for resumes (livekit_resume.go)
 }
 
 // NewLiveKit returns the LiveKit dialect.
@@ -75,7 +83,7 @@ func NewLiveKit(o LiveKitOptions) *LiveKit {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &LiveKit{o: o, res: newResumeTable()}
+	return &LiveKit{o: o, origins: newOrigins(o.Origins), res: newResumeTable()}
 }
 
 // LiveKitJoin is what the HTTP layer verified before the upgrade.
