@@ -118,7 +118,7 @@ type Handlers struct {
 // Errors returned by a Peer.
 var (
 	ErrClosed        = errors.New("rtc: peer closed")
-	ErrNoDataChannel = errors.New("rtc: data channel closed")
+	ErrNoDataChannel = errors.New("rtc: data channel closed or never opened")
 	// ErrSlowConsumer: the client does not take reliable data as fast as
 	// it is sent, and its backlog is full (Options.DataBacklog). The
 	// message was not queued; the caller should disconnect the client.
@@ -374,7 +374,7 @@ func isMDNS(candidate string) bool {
 // ErrSlowConsumer when a reliable message does not fit in the backlog
 // (Options.DataBacklog); ErrDataDropped for a lossy message that would
 // have to wait behind others; ErrNoDataChannel when the client closed the
-// channel; ErrClosed.
+// channel, or has not opened it and the backlog is full; ErrClosed.
 func (p *Peer) SendData(reliable bool, payload []byte) error {
 	if p.isClosed() {
 		return ErrClosed
@@ -404,6 +404,9 @@ func (p *Peer) SendData(reliable bool, payload []byte) error {
 		p.outQueue[label] = q
 	}
 	if q.bytes+queuedSize(payload) > p.dataBacklog {
+		if dc == nil {
+			return ErrNoDataChannel // the client has not opened it in all this time
+		}
 		if reliable {
 			return ErrSlowConsumer
 		}

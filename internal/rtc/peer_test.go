@@ -453,11 +453,10 @@ func TestDataForAChannelNotOpenIsBounded(t *testing.T) {
 			}
 		}
 	}
-	if err := s.peer.SendData(false, []byte("one too many")); !errors.Is(err, ErrDataDropped) {
-		t.Errorf("lossy message beyond the backlog: %v, want ErrDataDropped", err)
-	}
-	if err := s.peer.SendData(true, []byte("one too many")); !errors.Is(err, ErrSlowConsumer) {
-		t.Errorf("reliable message beyond the backlog: %v, want ErrSlowConsumer", err)
+	for _, reliable := range []bool{false, true} {
+		if err := s.peer.SendData(reliable, []byte("one too many")); !errors.Is(err, ErrNoDataChannel) {
+			t.Errorf("reliable=%v, message beyond the backlog: %v, want ErrNoDataChannel", reliable, err)
+		}
 	}
 }
 
