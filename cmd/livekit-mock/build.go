@@ -129,7 +129,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	sigState := &signalState{hub: hub, max: cfg.RTCMaxConnections}
 
 	livekit := httpapi.LiveKitHandler(httpapi.LiveKitDeps{Hub: hub, Verifier: verifier, Config: cfg, Logger: log,
-		Registry: registry, Engine: engine, Now: now, NodeID: idgen.NodeID()})
+		Registry: registry, Engine: engine, Now: now, NodeID: idgen.NodeID(),
+		DataDropped: func(kind string) { figures.DataDropped(kind) }})
 
 	var mintLimiter, serviceLimiter ratelimit.Limiter = ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
 		ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now)

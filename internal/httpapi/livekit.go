@@ -29,6 +29,9 @@ type LiveKitDeps struct {
 	Now    func() time.Time // nil: time.Now
 	// NodeID is the ND_ id reported in server_info; "" leaves it out.
 	NodeID string
+	// DataDropped counts data packets not delivered, by kind
+	// (signal.LiveKitOptions.DataDropped); nil: not counted.
+	DataDropped func(kind string)
 }
 
 // Refusals of the LiveKit paths that are not join checks (plain text).
@@ -66,12 +69,13 @@ func LiveKitHandler(d LiveKitDeps) gin.HandlerFunc {
 		ice = []pbwire.ICEServer{{URLs: cfg.ICEServers}}
 	}
 	lk := signal.NewLiveKit(signal.LiveKitOptions{
-		Registry:   d.Registry,
-		Engine:     d.Engine,
-		ICEServers: ice,
-		Server:     pbwire.ServerInfo{NodeID: d.NodeID},
-		Now:        now,
-		Logger:     log,
+		Registry:    d.Registry,
+		Engine:      d.Engine,
+		ICEServers:  ice,
+		Server:      pbwire.ServerInfo{NodeID: d.NodeID},
+		Now:         now,
+		Logger:      log,
+		DataDropped: d.DataDropped,
 	})
 	origins := newRTCOrigins(cfg.RTCAllowedOrigins)
 
