@@ -231,7 +231,7 @@ func (h *lkHandler) Open() {
 	if p.PublisherOffer != nil {
 		answer, answered = h.answer(*p.PublisherOffer)
 	}
-	enc := lkEncoder{identity: g.Identity, peer: h.peer, o: h.o, media: h.media}
+	enc := lkEncoder{identity: g.Identity, o: h.o, media: h.media}
 	m, err := h.o.Registry.Join(h.ctx(), req, h.sink(h.s.Sink(enc.encode)))
 	if err != nil {
 		h.log.Info("livekit: join refused", "room", g.Room, "err", err)
@@ -522,7 +522,6 @@ func (h *lkHandler) updateMetadata(u pbwire.UpdateMetadataRequest) {
 // on the writer goroutine and reads only fields fixed at join time.
 type lkEncoder struct {
 	identity string
-	peer     *rtc.Peer
 	o        *LiveKitOptions
 	media    *lkMedia // nil: no forwarding (livekit_media.go)
 }

@@ -368,7 +368,7 @@ func (h *lkHandler) resume() {
 	if h.peer != nil {
 		h.peer.SetHandlers(h.peerHandlers())
 	}
-	enc := lkEncoder{identity: g.Identity, peer: h.peer, o: h.o, media: h.media}
+	enc := lkEncoder{identity: g.Identity, o: h.o, media: h.media}
 	m, err := h.o.Registry.Resume(h.ctx(), pk.sid, func(info rooms.ParticipantInfo) rooms.Sink {
 		if info.Identity != g.Identity {
 			return nil
