@@ -111,7 +111,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ResumeWindow:        cfg.ResumeWindow,
 	})
 	// One UDP port carries every participant's WebRTC (LiveKit dialect).
-	engine, err := rtc.NewEngine(rtc.Options{UDPPort: cfg.RTCUDPPort, NodeIP: cfg.NodeIP, Logger: log})
+	engine, err := rtc.NewEngine(rtc.Options{UDPPort: cfg.RTCUDPPort, NodeIP: cfg.NodeIP, Logger: log,
+		InboundDataDropped: func(label string) {
+			if label == rtc.LabelLossy {
+				figures.DataDropped(metrics.DataLossy)
+			} else {
+				figures.DataDropped(metrics.DataReliable)
+			}
+		}})
 	if err != nil {
 		_ = ln.Close()
 		return fmt.Errorf("RTC_UDP_PORT %d: %w", cfg.RTCUDPPort, err)

@@ -40,6 +40,11 @@ type Options struct {
 	// buffer, the rest queued in front of it. Reliable data beyond it makes
 	// SendData return ErrSlowConsumer. Zero: DefaultDataBacklog.
 	DataBacklog int
+	// InboundDataDropped is told of each message a client sent that was
+	// dropped because the Peer's callbacks had fallen 8192 events behind
+	// (label: LabelReliable or LabelLossy). nil: only logged. It must not
+	// block.
+	InboundDataDropped func(label string)
 }
 
 // DefaultDataBacklog is Options.DataBacklog's default.
@@ -54,6 +59,7 @@ type Engine struct {
 	fwd  *Forwarder
 	// Data bounds of every Peer: SCTP send buffer (high water) and queue.
 	dataHigh, dataBacklog int
+	inDropped             func(label string)
 	// codecs is what the MediaEngine was given; offers are trimmed to it.
 	codecs []codec
 
@@ -134,6 +140,7 @@ func NewEngine(o Options) (*Engine, error) {
 
 		dataHigh:    min(max(o.DataBacklog/4, 1), maxSCTPBuffered),
 		dataBacklog: o.DataBacklog,
+		inDropped:   o.InboundDataDropped,
 	}, nil
 }
 

@@ -173,6 +173,7 @@ type Peer struct {
 	outQueue              map[string]*dataQueue
 	shut                  map[string]bool // channels that opened and closed again
 	dataHigh, dataBacklog int
+	inDropped             func(label string) // Options.InboundDataDropped
 
 	evMu       sync.Mutex
 	events     []event
@@ -233,6 +234,7 @@ func (e *Engine) newPeer(h Handlers, offerer bool) (*Peer, error) {
 		downs:       map[*downTrack]struct{}{},
 		offerer:     offerer,
 		dataBacklog: e.dataBacklog,
+		inDropped:   e.inDropped,
 		wake:        make(chan struct{}, 1),
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
@@ -757,6 +759,9 @@ func (p *Peer) push(ev event) {
 		return
 	case ev.kind == evData && len(p.events) >= maxQueuedEvents:
 		p.log.Warn("rtc: data message dropped, consumer too slow", "label", ev.text)
+		if p.inDropped != nil {
+			p.inDropped(ev.text)
+		}
 		return
 	}
 	p.events = append(p.events, ev)

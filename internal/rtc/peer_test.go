@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -717,5 +718,52 @@ func TestAnswerAnnouncesTheLargestDataMessage(t *testing.T) {
 	}
 	if got := waitFor(t, s.data, "a message after it"); got.payload != "after" {
 		t.Fatalf("server got %q", got.payload)
+	}
+}
+
+// Messages a client sends while the Peer's callbacks are far behind are
+// dropped, and each drop is reported (Options.InboundDataDropped), never
+// only lost.
+func TestInboundDataDroppedIsReported(t *testing.T) {
+	var dropped atomic.Int64
+	eng, err := NewEngine(Options{NodeIP: "127.0.0.1", InboundDataDropped: func(label string) {
+		if label == LabelReliable {
+			dropped.Add(1)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = eng.Close() })
+	c, s, _ := connect(t, eng)
+	for range 2 {
+		waitFor(t, c.opened, "client channels open")
+	}
+	// Nobody reads s.data: OnData blocks after 64 messages, and the Peer's
+	// events pile up behind it.
+	const n = maxQueuedEvents + 200
+	for i := range n {
+		if err := c.reliable.Send([]byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.After(wait)
+	for dropped.Load() == 0 {
+		select {
+		case <-deadline:
+			t.Fatalf("%d messages behind a stuck callback, none reported dropped", n)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	// Every message is delivered or reported dropped; reading the rest also
+	// lets the callbacks finish before Close.
+	got := 0
+	for got+int(dropped.Load()) < n {
+		select {
+		case <-s.data:
+			got++
+		case <-deadline:
+			t.Fatalf("%d delivered + %d reported dropped of %d", got, dropped.Load(), n)
+		}
 	}
 }
