@@ -120,7 +120,7 @@ func New(o Options) *Metrics {
 	}, []string{"kind"})
 	m.dataDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "data_dropped_total",
-		Help: `Data packets not delivered to a receiver, by kind: "lossy" (dropped, the receiver's channel backed up) or "reliable" (the receiver was disconnected as a slow consumer, or its data channel was closed or never opened).`,
+		Help: `Data packets not delivered to a receiver, by kind: "lossy" (dropped, the receiver's channel backed up) or "reliable" (the receiver was disconnected as a slow consumer, or its data channel was closed or never opened); a packet dropped on arrival, the server being far behind its sender, counts by its channel.`,
 	}, []string{"kind"})
 	m.initDataDropped()
 	info := prometheus.NewGauge(prometheus.GaugeOpts{
