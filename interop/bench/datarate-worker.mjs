@@ -10,6 +10,7 @@
 //        out: {"id":3,"receivers":[{"identity":"p0","disconnect":null,
 //              "reconnects":0,"got":1990,"missing":0,"dups":0,"late":0},…]}
 //   in:  {"op":"count","id":4}                                out: {"id":4,"got":9950}
+//   in:  {"op":"cpu","id":5}                                  out: {"id":5,"cpu":3.2}  (seconds)
 //   in:  {"op":"quit"}                                        (disconnects all, exits)
 //
 // Payloads are "<seq>\n" followed by padding, so that a receiver knows which
@@ -104,7 +105,14 @@ function report({ id, sent }) {
     }
     return { identity: h.identity, disconnect: h.disconnect, reconnects: h.reconnects, got, missing, dups: h.dups, late, gapsFrom };
   });
-  return { id, receivers };
+  const { user, system } = process.cpuUsage();
+  return { id, receivers, cpu: (user + system) / 1e6 };
+}
+
+/** CPU time of this process so far, in seconds. */
+function cpu({ id }) {
+  const { user, system } = process.cpuUsage();
+  return { id, cpu: (user + system) / 1e6 };
 }
 
 /** How many packets the held Rooms received in all (duplicates once). */
@@ -124,7 +132,7 @@ const lines = createInterface({ input: process.stdin });
 for await (const line of lines) {
   const msg = JSON.parse(line);
   if (msg.op === 'quit') break;
-  const ops = { connect, send, report, count };
+  const ops = { connect, send, report, count, cpu };
   const out = await ops[msg.op](msg);
   process.stdout.write(JSON.stringify(out) + '\n');
 }

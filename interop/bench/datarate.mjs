@@ -83,6 +83,7 @@ export async function runDataRate(srv, { n = 50, rate = 10, seconds = 20, procs 
       await workers[i % workers.length].ask({ op: 'connect', url: srv.wsUrl, token: await sdkToken(`p${i}`, room), identity: `p${i}` });
     }
     await sleep(SETTLE_MS);
+    const cpuAtStart = (await Promise.all(workers.map((w) => w.ask({ op: 'cpu' })))).reduce((a, r) => a + r.cpu, 0);
     const rssBefore = rssKiB(srv.proc.pid);
     const cpu0 = cpuSeconds(srv.proc.pid);
     const sends = await Promise.all(workers.map((w) => w.ask({ op: 'send', rate, seconds, bytes })));
@@ -106,9 +107,11 @@ export async function runDataRate(srv, { n = 50, rate = 10, seconds = 20, procs 
     const rssAfter = rssKiB(srv.proc.pid);
     const sent = Object.assign({}, ...sends.map((s) => s.sent));
     const sendFailures = sends.reduce((a, s) => a + Object.values(s.failed).reduce((x, y) => x + y, 0), 0);
-    const reports = (await Promise.all(workers.map((w) => w.ask({ op: 'report', sent })))).flatMap((r) => r.receivers);
+    const answers = await Promise.all(workers.map((w) => w.ask({ op: 'report', sent })));
+    const reports = answers.flatMap((r) => r.receivers);
+    const clientCpu = answers.reduce((a, r) => a + r.cpu, 0) - cpuAtStart;
     const total = Object.values(sent).reduce((a, b) => a + b, 0);
-    const out = { expected: 0, got: 0, missing: 0, dups: 0, receivers: reports.length, connected: 0, gapped: [], disconnected: [], sendFailures, rssBefore, rssAfter, cpu, drainSeconds, reconnects: 0 };
+    const out = { expected: 0, got: 0, missing: 0, dups: 0, receivers: reports.length, connected: 0, gapped: [], disconnected: [], sendFailures, rssBefore, rssAfter, cpu, clientCpu, drainSeconds, reconnects: 0 };
     for (const r of reports) {
       out.reconnects += r.reconnects;
       if (r.disconnect !== null) {
@@ -144,7 +147,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.log(`receivers connected to the end: ${r.connected}/${r.receivers}; deliveries expected ${r.expected}, got ${r.got}, missing ${r.missing} (${pct} %), duplicates ${r.dups}; receivers with gaps ${r.gapped.length}`);
     if (r.gapped.length) console.log(`  gaps: ${r.gapped.map((g) => `${g.identity}:${g.missing}${g.reconnects ? `(reconnects ${g.reconnects})` : ''}`).join(' ')}`);
     console.log(`disconnected: ${r.disconnected.length}${r.disconnected.length ? ' ' + r.disconnected.map((d) => `${d.identity}(reason ${d.disconnect}, missing ${d.missing})`).join(' ') : ''}; SDK reconnects ${r.reconnects}; publishData failures ${r.sendFailures}`);
-    console.log(`server: RSS ${r.rssBefore} -> ${r.rssAfter} KiB; CPU ${r.cpu.toFixed(1)} s over ${seconds} s of sending and ${r.drainSeconds.toFixed(1)} s of drain (ends ${DRAIN_MS / 1000} s after the last delivery)`);
+    console.log(`server: RSS ${r.rssBefore} -> ${r.rssAfter} KiB; CPU ${r.cpu.toFixed(1)} s over ${seconds} s of sending and ${r.drainSeconds.toFixed(1)} s of drain (ends ${DRAIN_MS / 1000} s after the last delivery); client processes: CPU ${r.clientCpu.toFixed(1)} s in all`);
     console.log(`metrics: ${(await dropCounters(srv)) || '(no livekit_mock_data_ counters)'}`);
     console.log(`RESULT missing=${r.missing} expected=${r.expected} gapped=${r.gapped.length} disconnected=${r.disconnected.length} unexplained=${r.disconnected.filter((d) => !d.disconnect).length}`);
   } finally {
