@@ -115,7 +115,14 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 		ResumeWindow:        cfg.ResumeWindow,
 	})
 	// One UDP port carries every participant's WebRTC (LiveKit dialect).
-	engine, err := rtc.NewEngine(rtc.Options{UDPPort: cfg.RTCUDPPort, NodeIP: cfg.NodeIP, Logger: log})
+	engine, err := rtc.NewEngine(rtc.Options{UDPPort: cfg.RTCUDPPort, NodeIP: cfg.NodeIP, Logger: log,
+		InboundDataDropped: func(label string) {
+			if label == rtc.LabelLossy {
+				figures.DataDropped(metrics.DataLossy)
+			} else {
+				figures.DataDropped(metrics.DataReliable)
+			}
+		}})
 	if err != nil {
 		_ = ln.Close()
 		if shared != nil {
@@ -144,6 +151,7 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 	livekit := signal.NewLiveKit(signal.LiveKitOptions{
 		Registry: registry, Engine: engine, ICEServers: ice, Server: pbwire.ServerInfo{NodeID: idgen.NodeID()},
 		Now: now, Logger: log, Hub: hub, Verifier: verifier, Keys: cfg.Keys, Origins: cfg.RTCAllowedOrigins,
+		DataDropped: func(kind string) { figures.DataDropped(kind) },
 	})
 	jsonOpts := signal.JSONOptions{
 		Registry: registry, IDs: idgen, Names: policy, RequireToken: cfg.RTCRequireToken,

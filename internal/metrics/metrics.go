@@ -58,6 +58,7 @@ type Metrics struct {
 	validations *prometheus.CounterVec
 	limited     *prometheus.CounterVec
 	roomEvents  *prometheus.CounterVec
+	dataDropped *prometheus.CounterVec
 
 	mu          sync.Mutex // guards the fields below
 	nRequests   int64
@@ -117,6 +118,11 @@ func New(o Options) *Metrics {
 		Namespace: Namespace, Name: "room_events_total",
 		Help: "Room events (room_started, participant_joined, …), by kind.",
 	}, []string{"kind"})
+	m.dataDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "data_dropped_total",
+		Help: `Data packets not delivered to a receiver, by kind: "lossy" (dropped, the receiver's channel backed up) or "reliable" (the receiver was disconnected as a slow consumer, or its data channel was closed or never opened); a packet dropped on arrival, the server being far behind its sender, counts by its channel.`,
+	}, []string{"kind"})
+	m.initDataDropped()
 	info := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: Namespace, Name: "info",
 		Help:        "Always 1; the labels say which server this is.",
@@ -129,7 +135,7 @@ func New(o Options) *Metrics {
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.durations, m.minted, m.validations, m.limited, m.roomEvents, info,
+		m.requests, m.durations, m.minted, m.validations, m.limited, m.roomEvents, m.dataDropped, info,
 		gauge("rooms", "Rooms open now.", func() float64 { r, _ := m.roomCounts(); return float64(r) }),
 		gauge("participants", "Participants in rooms now.", func() float64 { _, p := m.roomCounts(); return float64(p) }),
 		gauge("connections", "Signalling (/rtc) connections open now.", func() float64 { return float64(m.conns()) }),
@@ -232,6 +238,28 @@ func (m *Metrics) RoomEvent(kind string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.events[kind]++
+}
+
+// Kinds of DataDropped.
+const (
+	DataLossy    = "lossy"
+	DataReliable = "reliable"
+)
+
+// DataDropped records one data packet not delivered to one receiver, kind
+// DataLossy or DataReliable (anything else counts as reliable, so that the
+// label stays bounded). It never blocks.
+func (m *Metrics) DataDropped(kind string) {
+	if kind != DataLossy {
+		kind = DataReliable
+	}
+	m.dataDropped.WithLabelValues(kind).Inc()
+}
+
+// initDataDropped shows both kinds from the start, at zero.
+func (m *Metrics) initDataDropped() {
+	m.dataDropped.WithLabelValues(DataLossy)
+	m.dataDropped.WithLabelValues(DataReliable)
 }
 
 // Snapshot is the state of the figures at one moment, for GET /stats.

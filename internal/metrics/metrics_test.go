@@ -184,6 +184,8 @@ func TestPrometheusExposition(t *testing.T) {
 	m.Validation(true, "")
 	m.RateLimited("/api/livekit/token")
 	m.RoomEvent("room_started")
+	m.DataDropped(DataLossy)
+	m.DataDropped(DataLossy)
 	out := scrape(t, m)
 	for _, want := range []string{
 		`livekit_mock_http_requests_total{method="POST",route="/token/room",status="200"} 1`,
@@ -193,6 +195,8 @@ func TestPrometheusExposition(t *testing.T) {
 		`livekit_mock_token_validations_total{result="valid"} 1`,
 		`livekit_mock_rate_limited_total{route="/api/livekit/token"} 1`,
 		`livekit_mock_room_events_total{kind="room_started"} 1`,
+		`livekit_mock_data_dropped_total{kind="lossy"} 2`,
+		`livekit_mock_data_dropped_total{kind="reliable"} 0`,
 		`livekit_mock_rooms 3`,
 		`livekit_mock_participants 4`,
 		`livekit_mock_connections 9`,

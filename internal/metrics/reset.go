@@ -14,6 +14,8 @@ func (m *Metrics) Reset(context.Context) error {
 	m.validations.Reset()
 	m.limited.Reset()
 	m.roomEvents.Reset()
+	m.dataDropped.Reset()
+	m.initDataDropped()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.nRequests, m.nErrors, m.nServerErrs = 0, 0, 0

@@ -28,11 +28,22 @@ const (
 // waits to be resumed (never detached, window over, or replaced).
 var ErrNotResumable = errors.New("no resumable participant with this sid")
 
-// discardSink stands in for a detached member's session: events are dropped.
-type discardSink struct{}
+// discardSink stands in for a detached member's session: events are
+// dropped, except data events when data is set (DetachKeepingData).
+type discardSink struct{ data Sink }
 
-func (discardSink) Send(Event) bool { return true }
-func (discardSink) Close(Reason)    {}
+func (d discardSink) Send(ev Event) bool {
+	if d.data != nil && ev.Kind == EventDataReceived {
+		return d.data.Send(ev)
+	}
+	return true
+}
+
+func (d discardSink) Close(r Reason) {
+	if d.data != nil {
+		d.data.Close(r)
+	}
+}
 
 // detachedState is what a member keeps while detached.
 type detachedState struct {
@@ -60,6 +71,18 @@ func (st *roomState) forgetDetached(m *member) {
 // its events dropped, until Registry.Resume re-attaches it; after the window
 // it leaves with ReasonTimeout. The session's sink is let go without Close.
 func (h *Member) Detach(ctx context.Context, window time.Duration) error {
+	return h.detach(ctx, window, nil)
+}
+
+// DetachKeepingData is Detach for a participant whose data has a way to
+// it besides its session (a LiveKit client's data channel outlives its
+// signalling): data events go on to data while it is detached, and a false
+// from data.Send removes it as a slow consumer (data.Close is told).
+func (h *Member) DetachKeepingData(ctx context.Context, window time.Duration, data Sink) error {
+	return h.detach(ctx, window, data)
+}
+
+func (h *Member) detach(ctx context.Context, window time.Duration, data Sink) error {
 	sid := h.sid
 	rm := h.rm
 	return h.with(ctx, func(st *roomState, m *member) error {
@@ -68,7 +91,7 @@ func (h *Member) Detach(ctx context.Context, window time.Duration) error {
 			return nil
 		}
 		d := &detachedState{prev: m.info.State}
-		m.sink = discardSink{}
+		m.sink = discardSink{data: data}
 		m.info.State = StateDisconnected
 		set[m] = d
 		d.timer = time.AfterFunc(window, func() {

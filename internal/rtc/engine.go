@@ -34,7 +34,21 @@ type Options struct {
 	BindIP string
 	// Logger receives connection-level warnings; nil discards them.
 	Logger *slog.Logger
+	// DataBacklog bounds the data waiting for one participant's data
+	// channel, in bytes (each message counts 64 bytes more than its
+	// payload): up to a quarter of it (at most 1 MiB) in SCTP's send
+	// buffer, the rest queued in front of it. Reliable data beyond it makes
+	// SendData return ErrSlowConsumer. Zero: DefaultDataBacklog.
+	DataBacklog int
+	// InboundDataDropped is told of each message a client sent that was
+	// dropped because the Peer's callbacks had fallen 8192 events behind
+	// (label: LabelReliable or LabelLossy). nil: only logged. It must not
+	// block.
+	InboundDataDropped func(label string)
 }
+
+// DefaultDataBacklog is Options.DataBacklog's default.
+const DefaultDataBacklog = 4 << 20
 
 // Engine builds Peers that share one pion API and one UDP mux.
 type Engine struct {
@@ -43,6 +57,9 @@ type Engine struct {
 	mux  ice.UDPMux
 	log  *slog.Logger
 	fwd  *Forwarder
+	// Data bounds of every Peer: SCTP send buffer (high water) and queue.
+	dataHigh, dataBacklog int
+	inDropped             func(label string)
 	// codecs is what the MediaEngine was given; offers are trimmed to it.
 	codecs []codec
 
@@ -72,6 +89,9 @@ func NewEngine(o Options) (*Engine, error) {
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if o.DataBacklog <= 0 {
+		o.DataBacklog = DefaultDataBacklog
 	}
 
 	me := &webrtc.MediaEngine{}
@@ -117,6 +137,10 @@ func NewEngine(o Options) (*Engine, error) {
 		log:    log,
 		fwd:    newForwarder(),
 		codecs: table,
+
+		dataHigh:    min(max(o.DataBacklog/4, 1), maxSCTPBuffered),
+		dataBacklog: o.DataBacklog,
+		inDropped:   o.InboundDataDropped,
 	}, nil
 }
 

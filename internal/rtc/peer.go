@@ -118,7 +118,14 @@ type Handlers struct {
 // Errors returned by a Peer.
 var (
 	ErrClosed        = errors.New("rtc: peer closed")
-	ErrNoDataChannel = errors.New("rtc: data channel not open")
+	ErrNoDataChannel = errors.New("rtc: data channel closed or never opened")
+	// ErrSlowConsumer: the client does not take reliable data as fast as
+	// it is sent, and its backlog is full (Options.DataBacklog). The
+	// message was not queued; the caller should disconnect the client.
+	ErrSlowConsumer = errors.New("rtc: data backlog full, client too slow")
+	// ErrDataDropped: a lossy message was dropped, the client's channel
+	// being backed up.
+	ErrDataDropped = errors.New("rtc: lossy data dropped, channel backed up")
 )
 
 const (
@@ -160,10 +167,13 @@ type Peer struct {
 
 	chMu     sync.Mutex
 	channels map[string]*webrtc.DataChannel // open, detached, read
-	// Data sent before its channel opened (the client may see a channel
-	// open before the server does), sent when it opens; bounded.
-	pendingData  map[string][][]byte
-	pendingBytes int
+	// Data waiting for its channel, by label: sent before the channel
+	// opened (the client may see a channel open before the server does),
+	// or while SCTP's send buffer is over dataHigh. Bounded by dataBacklog.
+	outQueue              map[string]*dataQueue
+	shut                  map[string]bool // channels that opened and closed again
+	dataHigh, dataBacklog int
+	inDropped             func(label string) // Options.InboundDataDropped
 
 	evMu       sync.Mutex
 	events     []event
@@ -212,17 +222,22 @@ func (e *Engine) newPeer(h Handlers, offerer bool) (*Peer, error) {
 		return nil, fmt.Errorf("rtc: new peer connection: %w", err)
 	}
 	p := &Peer{
-		pc:       pc,
-		h:        h,
-		log:      e.log,
-		codecs:   e.codecs,
-		channels: map[string]*webrtc.DataChannel{},
-		sources:  map[string]*Source{},
-		downs:    map[*downTrack]struct{}{},
-		offerer:  offerer,
-		wake:     make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
+		pc:          pc,
+		h:           h,
+		log:         e.log,
+		codecs:      e.codecs,
+		channels:    map[string]*webrtc.DataChannel{},
+		outQueue:    map[string]*dataQueue{},
+		shut:        map[string]bool{},
+		dataHigh:    e.dataHigh,
+		sources:     map[string]*Source{},
+		downs:       map[*downTrack]struct{}{},
+		offerer:     offerer,
+		dataBacklog: e.dataBacklog,
+		inDropped:   e.inDropped,
+		wake:        make(chan struct{}, 1),
+		stop:        make(chan struct{}),
+		done:        make(chan struct{}),
 	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
@@ -354,9 +369,14 @@ func isMDNS(candidate string) bool {
 }
 
 // SendData writes a message to the client's own `_reliable` (reliable) or
-// `_lossy` channel, which LiveKit clients also read. Before that channel is
-// open here the message waits for it (up to maxPendingData messages and
-// maxPendingDataBytes in all; beyond that, ErrNoDataChannel).
+// `_lossy` channel, which LiveKit clients also read. It never blocks. A
+// message waits in a queue while the channel is not open here yet, or
+// while SCTP's send buffer for it is full (the client reads slower than
+// data comes); the queue is sent as the buffer drains, in order. Errors:
+// ErrSlowConsumer when a reliable message does not fit in the backlog
+// (Options.DataBacklog); ErrDataDropped for a lossy message that would
+// have to wait behind others; ErrNoDataChannel when the client closed the
+// channel, or has not opened it and the backlog is full; ErrClosed.
 func (p *Peer) SendData(reliable bool, payload []byte) error {
 	if p.isClosed() {
 		return ErrClosed
@@ -366,25 +386,86 @@ func (p *Peer) SendData(reliable bool, payload []byte) error {
 		label = LabelReliable
 	}
 	p.chMu.Lock()
+	defer p.chMu.Unlock()
+	if p.shut[label] {
+		return ErrNoDataChannel
+	}
 	dc := p.channels[label]
-	if dc == nil {
-		defer p.chMu.Unlock()
-		if len(p.pendingData[label]) >= maxPendingData || p.pendingBytes+len(payload) > maxPendingDataBytes {
-			return ErrNoDataChannel
+	q := p.outQueue[label]
+	if dc != nil && q.empty() && int(dc.BufferedAmount()) < p.dataHigh {
+		if err := dc.Send(payload); err != nil {
+			return fmt.Errorf("rtc: send on %s: %w", label, err)
 		}
-		if p.pendingData == nil {
-			p.pendingData = map[string][][]byte{}
-		}
-		p.pendingData[label] = append(p.pendingData[label], payload)
-		p.pendingBytes += len(payload)
 		return nil
 	}
-	p.chMu.Unlock()
-	if err := dc.Send(payload); err != nil {
-		return fmt.Errorf("rtc: send on %s: %w", label, err)
+	if dc != nil && !reliable {
+		return ErrDataDropped // lossy data does not wait behind a backlog
 	}
+	if q == nil {
+		q = &dataQueue{}
+		p.outQueue[label] = q
+	}
+	if q.bytes+queuedSize(payload) > p.dataBacklog {
+		if dc == nil {
+			return ErrNoDataChannel // the client has not opened it in all this time
+		}
+		if reliable {
+			return ErrSlowConsumer
+		}
+		return ErrDataDropped
+	}
+	q.push(payload)
 	return nil
 }
+
+// drain sends what waits for label's channel while SCTP's send buffer is
+// below its high water; the channel's buffered-amount-low callback calls
+// it again once the buffer has drained. chMu is held.
+func (p *Peer) drain(label string) {
+	dc, q := p.channels[label], p.outQueue[label]
+	if dc == nil || q == nil {
+		return
+	}
+	for !q.empty() && int(dc.BufferedAmount()) < p.dataHigh {
+		if err := dc.Send(q.msgs[0]); err != nil {
+			p.log.Debug("rtc: queued data lost with its channel", "label", label, "messages", len(q.msgs), "err", err)
+			delete(p.outQueue, label)
+			return
+		}
+		q.pop()
+	}
+	if q.empty() {
+		delete(p.outQueue, label)
+	}
+}
+
+// dataQueue is the data waiting for one channel.
+type dataQueue struct {
+	msgs  [][]byte
+	bytes int // queuedSize of msgs
+}
+
+func (q *dataQueue) empty() bool { return q == nil || len(q.msgs) == 0 }
+
+func (q *dataQueue) push(b []byte) {
+	q.msgs = append(q.msgs, b)
+	q.bytes += queuedSize(b)
+}
+
+func (q *dataQueue) pop() {
+	q.bytes -= queuedSize(q.msgs[0])
+	q.msgs[0] = nil
+	q.msgs = q.msgs[1:]
+}
+
+// queuedSize is what a queued message counts against the backlog: its
+// payload and a fixed overhead, so that many tiny messages are bounded too.
+func queuedSize(b []byte) int { return len(b) + queuedOverhead }
+
+const (
+	queuedOverhead  = 64
+	maxSCTPBuffered = 1 << 20 // the most SCTP buffers for one channel before data queues
+)
 
 // State is the current PeerConnection state.
 func (p *Peer) State() PeerState {
@@ -454,16 +535,18 @@ func (p *Peer) addChannel(dc *webrtc.DataChannel) {
 		p.readers.Add(1)
 		p.trMu.Unlock()
 		// What was sent before the channel opened goes first; SendData waits
-		// on chMu meanwhile, so nothing overtakes it.
+		// on chMu meanwhile, so nothing overtakes it. Later, SCTP's send
+		// buffer draining below a quarter of its high water sends more.
+		dc.SetBufferedAmountLowThreshold(uint64(p.dataHigh / 4))
+		dc.OnBufferedAmountLow(func() {
+			p.chMu.Lock()
+			defer p.chMu.Unlock()
+			p.drain(label)
+		})
 		p.chMu.Lock()
-		for _, b := range p.pendingData[label] {
-			p.pendingBytes -= len(b)
-			if err := dc.Send(b); err != nil {
-				p.log.Debug("rtc: data sent before the channel opened is lost", "label", label, "err", err)
-			}
-		}
-		delete(p.pendingData, label)
 		p.channels[label] = dc
+		delete(p.shut, label)
+		p.drain(label)
 		p.chMu.Unlock()
 		go func() {
 			defer p.readers.Done()
@@ -471,17 +554,16 @@ func (p *Peer) addChannel(dc *webrtc.DataChannel) {
 			p.chMu.Lock()
 			if p.channels[label] == dc {
 				delete(p.channels, label)
+				p.shut[label] = true
+				if q := p.outQueue[label]; !q.empty() {
+					p.log.Debug("rtc: queued data lost with its channel", "label", label, "messages", len(q.msgs))
+				}
+				delete(p.outQueue, label)
 			}
 			p.chMu.Unlock()
 		}()
 	})
 }
-
-// Bounds of the data SendData keeps for a channel that has not opened yet.
-const (
-	maxPendingData      = 64
-	maxPendingDataBytes = 256 << 10
-)
 
 // Sizes of the buffer a data channel is read into: it starts small and
 // doubles while a message does not fit, up to the largest message accepted.
@@ -677,6 +759,9 @@ func (p *Peer) push(ev event) {
 		return
 	case ev.kind == evData && len(p.events) >= maxQueuedEvents:
 		p.log.Warn("rtc: data message dropped, consumer too slow", "label", ev.text)
+		if p.inDropped != nil {
+			p.inDropped(ev.text)
+		}
 		return
 	}
 	p.events = append(p.events, ev)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -440,20 +441,93 @@ func TestBadInputGetsAnErrorAndThePeerStillWorks(t *testing.T) {
 }
 
 func TestDataForAChannelNotOpenIsBounded(t *testing.T) {
-	s := newServer(t, newEngine(t), nil)
-	for i := range maxPendingData {
-		if err := s.peer.SendData(false, []byte{byte(i)}); err != nil {
+	eng, err := NewEngine(Options{NodeIP: "127.0.0.1", DataBacklog: 10 * (8 + queuedOverhead)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = eng.Close() })
+	s := newServer(t, eng, nil)
+	for _, reliable := range []bool{false, true} {
+		for i := range 10 { // each channel has a backlog of its own
+			if err := s.peer.SendData(reliable, make([]byte, 8)); err != nil {
+				t.Fatalf("reliable=%v, message %d: %v", reliable, i, err)
+			}
+		}
+	}
+	for _, reliable := range []bool{false, true} {
+		if err := s.peer.SendData(reliable, []byte("one too many")); !errors.Is(err, ErrNoDataChannel) {
+			t.Errorf("reliable=%v, message beyond the backlog: %v, want ErrNoDataChannel", reliable, err)
+		}
+	}
+}
+
+// dataEngine is an Engine whose Peers keep backlog bytes of data per channel.
+func dataEngine(t *testing.T, backlog int) *Engine {
+	t.Helper()
+	eng, err := NewEngine(Options{NodeIP: "127.0.0.1", DataBacklog: backlog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = eng.Close() })
+	return eng
+}
+
+// A burst larger than SCTP's send buffer waits in the queue and reaches the
+// client whole and in order.
+func TestReliableDataBurstIsQueuedAndDeliveredInOrder(t *testing.T) {
+	eng := dataEngine(t, 512<<10) // 128 KiB in SCTP, the rest queued
+	c, s, _ := connect(t, eng)
+	for range 2 {
+		waitFor(t, c.opened, "client channels open")
+	}
+	const n = 400 // 400 KiB
+	got := make(chan string, n)
+	c.reliable.OnMessage(func(m webrtc.DataChannelMessage) { got <- string(m.Data[:8]) })
+	for i := range n {
+		msg := make([]byte, 1024)
+		copy(msg, fmt.Sprintf("%08d", i))
+		if err := s.peer.SendData(true, msg); err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}
 	}
-	if err := s.peer.SendData(false, []byte("one too many")); !errors.Is(err, ErrNoDataChannel) {
-		t.Errorf("message %d: %v, want ErrNoDataChannel", maxPendingData, err)
+	for i := range n {
+		if m, want := waitFor(t, got, "message"), fmt.Sprintf("%08d", i); m != want {
+			t.Fatalf("message %d is %q", i, m)
+		}
 	}
-	if err := s.peer.SendData(true, make([]byte, maxPendingDataBytes)); !errors.Is(err, ErrNoDataChannel) {
-		t.Errorf("%d more bytes: %v, want ErrNoDataChannel", maxPendingDataBytes, err)
+}
+
+// A client that stops reading fills SCTP's window, then the send buffer,
+// then the queue: the next reliable message is refused with
+// ErrSlowConsumer instead of piling up without end, and lossy data is
+// dropped with ErrDataDropped.
+func TestReliableDataToAClientThatStopsReadingEndsInErrSlowConsumer(t *testing.T) {
+	eng := dataEngine(t, 256<<10)
+	c, s, _ := connect(t, eng)
+	for range 2 {
+		waitFor(t, c.opened, "client channels open")
 	}
-	if err := s.peer.SendData(true, []byte("small")); err != nil {
-		t.Errorf("a small reliable message: %v", err)
+	stuck := make(chan struct{})
+	t.Cleanup(func() { close(stuck) })
+	c.reliable.OnMessage(func(webrtc.DataChannelMessage) { <-stuck }) // stops the client's reading
+	msg := make([]byte, 1024)
+	var err error
+	sent := 0
+	// The client takes up to its receive window (1 MiB in pion) before it
+	// stops acknowledging; 16 MiB is far beyond window, buffer and queue.
+	for ; sent < 16<<10; sent++ {
+		if err = s.peer.SendData(true, msg); err != nil {
+			break
+		}
+		if sent%256 == 255 {
+			time.Sleep(5 * time.Millisecond) // let SCTP's window fill
+		}
+	}
+	if !errors.Is(err, ErrSlowConsumer) {
+		t.Fatalf("after %d KiB to a client that does not read: %v, want ErrSlowConsumer", sent, err)
+	}
+	if err := s.peer.SendData(false, msg); err != nil && !errors.Is(err, ErrDataDropped) {
+		t.Errorf("lossy message: %v", err)
 	}
 }
 
@@ -644,5 +718,52 @@ func TestAnswerAnnouncesTheLargestDataMessage(t *testing.T) {
 	}
 	if got := waitFor(t, s.data, "a message after it"); got.payload != "after" {
 		t.Fatalf("server got %q", got.payload)
+	}
+}
+
+// Messages a client sends while the Peer's callbacks are far behind are
+// dropped, and each drop is reported (Options.InboundDataDropped), never
+// only lost.
+func TestInboundDataDroppedIsReported(t *testing.T) {
+	var dropped atomic.Int64
+	eng, err := NewEngine(Options{NodeIP: "127.0.0.1", InboundDataDropped: func(label string) {
+		if label == LabelReliable {
+			dropped.Add(1)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = eng.Close() })
+	c, s, _ := connect(t, eng)
+	for range 2 {
+		waitFor(t, c.opened, "client channels open")
+	}
+	// Nobody reads s.data: OnData blocks after 64 messages, and the Peer's
+	// events pile up behind it.
+	const n = maxQueuedEvents + 200
+	for i := range n {
+		if err := c.reliable.Send([]byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.After(wait)
+	for dropped.Load() == 0 {
+		select {
+		case <-deadline:
+			t.Fatalf("%d messages behind a stuck callback, none reported dropped", n)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	// Every message is delivered or reported dropped; reading the rest also
+	// lets the callbacks finish before Close.
+	got := 0
+	for got+int(dropped.Load()) < n {
+		select {
+		case <-s.data:
+			got++
+		case <-deadline:
+			t.Fatalf("%d delivered + %d reported dropped of %d", got, dropped.Load(), n)
+		}
 	}
 }

@@ -59,6 +59,11 @@ type LiveKitOptions struct {
 	Verifier *auth.Verifier
 	Keys     map[string]string // key → secret: refresh tokens are signed with the key of the original
 	Origins  []string          // RTC_ALLOWED_ORIGINS
+	// DataDropped counts one data packet not delivered to one receiver, by
+	// kind: DataLossy (dropped, the receiver's channel backed up) or
+	// DataReliable (the receiver is disconnected as a slow consumer, or its
+	// channel is closed). nil: not counted. It must not block.
+	DataDropped func(kind string)
 }
 
 // LiveKit is the LiveKit protobuf dialect. Every session gets its own
@@ -243,8 +248,8 @@ func (h *lkHandler) Open() {
 	if p.PublisherOffer != nil {
 		answer, answered = h.answer(*p.PublisherOffer)
 	}
-	enc := lkEncoder{identity: g.Identity, peer: h.peer, o: h.o, media: h.media}
-	m, err := h.o.Registry.Join(h.ctx(), req, h.s.Sink(enc.encode))
+	enc := lkEncoder{identity: g.Identity, o: h.o, media: h.media}
+	m, err := h.o.Registry.Join(h.ctx(), req, h.sink(h.s.Sink(enc.encode)))
 	if err != nil {
 		h.log.Info("livekit: join refused", "room", g.Room, "err", err)
 		h.s.End(reasonJoinFailure)
@@ -481,26 +486,8 @@ func (h *lkHandler) onPeerState(s rtc.PeerState) {
 }
 
 func (h *lkHandler) onData(label string, payload []byte) {
-	m := h.member.Load()
-	if m == nil {
-		return
-	}
-	raw, info, err := pbwire.StampSender(payload, m.Sid(), m.Identity())
-	if err != nil {
-		h.log.Debug("livekit: bad data packet ignored", "err", err)
-		return
-	}
-	pkt := rooms.DataPacket{
-		Payload:      info.Payload,
-		Topic:        info.Topic,
-		Destinations: info.DestinationIdentities,
-		Reliable:     label == rtc.LabelReliable,
-		Kind:         info.Kind,
-		Nonce:        info.Nonce,
-		Raw:          raw,
-	}
-	if err := m.SendData(h.ctx(), pkt); err != nil && !errors.Is(err, rooms.ErrNotJoined) {
-		h.log.Debug("livekit: data not relayed", "err", err)
+	if m := h.member.Load(); m != nil {
+		relayData(h.ctx(), m, h.log, label, payload)
 	}
 }
 
@@ -565,7 +552,6 @@ func (h *lkHandler) updateMetadata(u pbwire.UpdateMetadataRequest) {
 // on the writer goroutine and reads only fields fixed at join time.
 type lkEncoder struct {
 	identity string
-	peer     *rtc.Peer
 	o        *LiveKitOptions
 	media    *lkMedia // nil: no forwarding (livekit_media.go)
 }
@@ -630,34 +616,7 @@ func (e lkEncoder) encode(ev rooms.Event) (int, []byte, bool) {
 		r := lkproto.Room(*ev.Room)
 		r.Sid, r.Name = ev.RoomSid, ev.RoomName
 		return e.frame(pbwire.RoomUpdate(r))
-	case rooms.EventDataReceived:
-		e.deliver(ev.Data)
 	}
+	// rooms.EventDataReceived bypasses the outbox (dataSink, livekit_data.go).
 	return 0, nil, false
-}
-
-// deliver writes a data packet to the client's own data channel; data goes
-// over WebRTC, never over the signalling socket.
-func (e lkEncoder) deliver(d *rooms.DataPacket) {
-	if e.peer == nil || d == nil {
-		return
-	}
-	raw := d.Raw
-	if raw == nil {
-		b, err := pbwire.EncodeUserPacket(pbwire.UserPacket{
-			SenderSID:             d.FromSid,
-			SenderIdentity:        d.FromIdentity,
-			Payload:               d.Payload,
-			Topic:                 d.Topic,
-			DestinationIdentities: d.Destinations,
-			Reliable:              d.Reliable,
-			Nonce:                 d.Nonce,
-		})
-		if err != nil {
-			return
-		}
-		raw = b
-	}
-	// A channel not open yet, or gone, loses the packet as a lossy link would.
-	_ = e.peer.SendData(d.Reliable, raw)
 }

@@ -170,15 +170,23 @@ func (h *lkHandler) park(reason rooms.Reason) bool {
 		hub.mu.Unlock()
 		hub.wg.Done()
 	}
+	pk := &parkedSession{sid: m.Sid(), member: m, peer: h.peer, taken: make(chan struct{})}
+	key := keyOf(h.j.Grant)
+	var err error
 	if h.peer != nil {
-		h.peer.SetHandlers(rtc.Handlers{}) // nobody to tell until a resume
+		// The peer outlives the signalling: data goes on both ways.
+		log := h.log
+		h.peer.SetHandlers(rtc.Handlers{OnData: func(label string, payload []byte) {
+			relayData(context.Background(), m, log, label, payload)
+		}})
+		err = m.DetachKeepingData(context.Background(), window, h.parkedSink(t, key, pk))
+	} else {
+		err = m.Detach(context.Background(), window)
 	}
-	if err := m.Detach(context.Background(), window); err != nil {
+	if err != nil {
 		unlist()
 		return false
 	}
-	pk := &parkedSession{sid: m.Sid(), member: m, peer: h.peer, taken: make(chan struct{})}
-	key := keyOf(h.j.Grant)
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
@@ -361,12 +369,12 @@ func (h *lkHandler) resume() {
 	if h.peer != nil {
 		h.peer.SetHandlers(h.peerHandlers())
 	}
-	enc := lkEncoder{identity: g.Identity, peer: h.peer, o: h.o, media: h.media}
+	enc := lkEncoder{identity: g.Identity, o: h.o, media: h.media}
 	m, err := h.o.Registry.Resume(h.ctx(), pk.sid, func(info rooms.ParticipantInfo, _ any) rooms.Sink {
 		if info.Identity != g.Identity {
 			return nil
 		}
-		return &resumeSink{Sink: h.s.Sink(enc.resumed), h: h}
+		return &resumeSink{Sink: h.sink(h.s.Sink(enc.resumed)), h: h}
 	})
 	if err != nil {
 		h.log.Info("livekit: resume refused", "room", g.Room, "err", err)

@@ -46,17 +46,22 @@ type lkEnv struct {
 // engine. The test server trusts its query (identity, room, meta=1 for
 // canUpdateOwnMetadata, pub=0 to refuse publishing) where the HTTP layer
 // would verify a token; join_request and reconnect are parsed as on /rtc/v1.
-func startLK(t *testing.T, limits signal.Limits) *lkEnv {
+func startLK(t *testing.T, limits signal.Limits, more ...lkOpts) *lkEnv {
 	t.Helper()
-	reg := rooms.NewRegistry(rooms.Options{EmptyTimeout: time.Minute, DepartureTimeout: time.Minute})
-	eng, err := rtc.NewEngine(rtc.Options{NodeIP: "127.0.0.1"})
+	var o lkOpts
+	if len(more) > 0 {
+		o = more[0]
+	}
+	reg := rooms.NewRegistry(rooms.Options{EmptyTimeout: time.Minute, DepartureTimeout: time.Minute, Observer: o.observer})
+	eng, err := rtc.NewEngine(rtc.Options{NodeIP: "127.0.0.1", DataBacklog: o.dataBacklog})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hub := signal.NewHub(signal.Options{CloseGrace: 200 * time.Millisecond})
 	lk := signal.NewLiveKit(signal.LiveKitOptions{
 		Registry: reg, Engine: eng, Limits: limits,
-		Now: func() time.Time { return lkNow },
+		Now:         func() time.Time { return lkNow },
+		DataDropped: o.dataDropped,
 	})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -93,6 +98,13 @@ func startLK(t *testing.T, limits signal.Limits) *lkEnv {
 		_ = eng.Close()
 	})
 	return &lkEnv{url: "ws" + strings.TrimPrefix(srv.URL, "http"), reg: reg, hub: hub}
+}
+
+// lkOpts are the knobs of startLK beyond the limits.
+type lkOpts struct {
+	dataBacklog int               // rtc.Options.DataBacklog
+	dataDropped func(kind string) // signal.LiveKitOptions.DataDropped
+	observer    rooms.Observer
 }
 
 // lkClient is the signalling half of a LiveKit SDK: binary protobuf frames.
