@@ -51,3 +51,36 @@ func TestDataKindsReachTheDialectsThatReadThem(t *testing.T) {
 		t.Errorf("JSON member got %v", k)
 	}
 }
+
+// A fake participant that listens (OnEvent) hears protocol packets too: a
+// scripted agent answers RPC and reads text streams. It joins with its kind.
+func TestFakeHearsProtocolPacketsAndKeepsItsKind(t *testing.T) {
+	reg, _ := newRegistry(t, rooms.Options{})
+	ctx := context.Background()
+	var heard []string // written on the room goroutine, read after a round trip through it
+	_, _, info, err := reg.JoinFake(ctx, rooms.FakeRequest{Room: "r", Identity: "agent", Kind: "agent",
+		OnEvent: func(ev rooms.Event) {
+			if ev.Kind == rooms.EventDataReceived {
+				heard = append(heard, ev.Data.Kind)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Kind != "agent" {
+		t.Errorf("fake kind %q, want agent", info.Kind)
+	}
+	m, err := reg.Join(ctx, rooms.JoinRequest{Room: "r", Identity: "sdk", Dialect: rooms.DialectLiveKit, Permission: rooms.AllPermissions()}, &sink{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SendData(ctx, rooms.DataPacket{Kind: "rpc_request", Raw: []byte{1}, Destinations: []string{"agent"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Info(ctx); err != nil { // the room has handled the packet
+		t.Fatal(err)
+	}
+	if len(heard) != 1 || heard[0] != "rpc_request" {
+		t.Errorf("fake heard %v, want one rpc_request", heard)
+	}
+}

@@ -16,7 +16,12 @@ type FakeRequest struct {
 	Name       string
 	Metadata   string
 	Attributes map[string]string
+	Kind       string // the participant kind ("agent", ...); "" standard
 	Tracks     []TrackRequest
+	// OnEvent, when set, hears every event the fake receives (the join
+	// snapshot, others joining and leaving, tracks, data), under the same
+	// rules as OnMuted: the room's goroutine, no blocking.
+	OnEvent func(Event)
 	// OnMuted, when set, hears of each of the fake's tracks being muted or
 	// unmuted (RoomService, /__admin), on the room's goroutine: it must
 	// not block or call into the registry.
@@ -32,6 +37,7 @@ type FakeSink struct {
 	identity      string
 	onMuted       func(trackSid string, muted bool)
 	onUnpublished func(trackSid string)
+	onEvent       func(Event)
 	done          chan struct{}
 	once          sync.Once
 	mu            sync.Mutex
@@ -44,6 +50,9 @@ func NewFakeSink() *FakeSink { return &FakeSink{done: make(chan struct{})} }
 // Send accepts the event; a fake has nobody to show it to, but the mutes and
 // unpublications of its own tracks go to OnMuted and OnUnpublished.
 func (s *FakeSink) Send(ev Event) bool {
+	if s.onEvent != nil {
+		s.onEvent(ev)
+	}
 	if ev.Participant.Identity != s.identity {
 		return true
 	}
@@ -82,7 +91,7 @@ func (s *FakeSink) Reason() Reason {
 // A member with the same identity is replaced, as with any join.
 func (r *Registry) JoinFake(ctx context.Context, req FakeRequest) (*Member, *FakeSink, ParticipantInfo, error) {
 	sink := NewFakeSink()
-	sink.identity, sink.onMuted, sink.onUnpublished = req.Identity, req.OnMuted, req.OnUnpublished
+	sink.identity, sink.onMuted, sink.onUnpublished, sink.onEvent = req.Identity, req.OnMuted, req.OnUnpublished, req.OnEvent
 	m, err := r.Join(ctx, JoinRequest{
 		Room:       req.Room,
 		Identity:   req.Identity,
@@ -91,6 +100,7 @@ func (r *Registry) JoinFake(ctx context.Context, req FakeRequest) (*Member, *Fak
 		Attributes: req.Attributes,
 		Permission: AllPermissions(),
 		Dialect:    DialectFake,
+		Kind:       req.Kind,
 		State:      StateActive,
 	}, sink)
 	if err != nil {
