@@ -145,7 +145,7 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 	}
 	adm := admin.New(admin.Options{Registry: registry, Journal: jour, Faults: faults, Sessions: hub,
 		Limiters: []admin.Resetter{mintLimiter, serviceLimiter}, Stats: figures, Logger: log,
-		Media: engine.Forwarder()})
+		Media: engine.Forwarder(), Wire: agentWire{}, Voices: agentVoices{engine.Forwarder()}})
 
 	handler := httpapi.New(httpapi.Deps{
 		Config:         cfg,

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/livekit-mock/livekit-mock/internal/agents/scripted"
 	"github.com/livekit-mock/livekit-mock/internal/journal"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 )
@@ -55,7 +56,11 @@ type Options struct {
 	Limiters []Resetter // emptied by a reset of "ratelimit"
 	Stats    Resetter   // emptied by a reset of "stats"; nil: nothing to do
 	Media    Media      // plays fake participants' media; nil: silent tracks
-	Logger   *slog.Logger
+	// Wire and Voices run scripted agents: without Wire none can be added,
+	// without Voices they neither speak nor hear.
+	Wire   AgentWire
+	Voices Voices
+	Logger *slog.Logger
 }
 
 // Admin is the test-control service.
@@ -65,7 +70,8 @@ type Admin struct {
 
 	ctx    context.Context // ends the fakes' data loops at Close
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // one per fake data loop
+	wg     sync.WaitGroup // one per fake data loop and per scripted agent
+	agents agents
 }
 
 // New returns an Admin; Close stops what it started.
@@ -186,6 +192,10 @@ type Fake struct {
 	Attributes map[string]string
 	Tracks     []FakeTrack
 	Data       *FakeData
+	// Agent, when set, makes the fake a scripted agent (kind agent) that
+	// runs it; AgentName is the name it was dispatched under, if any.
+	Agent     *scripted.Script
+	AgentName string
 }
 
 // MinDataEvery bounds how often a fake may send data.
@@ -195,6 +205,9 @@ const MinDataEvery = 10 * time.Millisecond
 // other: it joins, publishes its tracks, and sends its data periodically
 // until it is removed. Names are checked by the caller (transport).
 func (a *Admin) AddFake(ctx context.Context, f Fake) (rooms.ParticipantInfo, error) {
+	if f.Agent != nil {
+		return a.addAgent(ctx, f)
+	}
 	if f.Data != nil && f.Data.Every < MinDataEvery {
 		return rooms.ParticipantInfo{}, invalid("data.every_ms", fmt.Sprintf("must be at least %d", MinDataEvery.Milliseconds()))
 	}
