@@ -646,7 +646,9 @@ func (r *agentRun) finish(ctx context.Context, reason string) {
 	if reason != "" && r.voice != nil {
 		r.voice.Hush()
 	}
-	t, err := r.a.o.Wire.StreamTrailer(r.identity, u.streamID, reason, map[string]string{scripted.AttrFinal: "true"})
+	// An interrupted transcription ends as agents end it: final, with what
+	// was said so far (a trailer reason would make clients drop the text).
+	t, err := r.a.o.Wire.StreamTrailer(r.identity, u.streamID, "", map[string]string{scripted.AttrFinal: "true"})
 	if err == nil {
 		r.send(ctx, "stream_trailer", t)
 	}
