@@ -186,3 +186,52 @@ describe('scripted agent', () => {
     assert.equal((await admin('POST', '/rooms/bad-agent/participants/a/say', {})).status, 400);
   });
 });
+
+describe('configured scripted agents', () => {
+  test('AGENTS_FILE and AGENT_DEFAULT: the default agent joins every new room, with no worker running', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'lkm-agents-'));
+    const file = join(dir, 'agents.json');
+    writeFileSync(file, JSON.stringify({ support: { greeting: 'Support here, how can I help?', replies: [{ say: 'Noted: {text}' }] } }));
+    const own = await startServer({ env: { LOG_LEVEL: 'warn', AGENTS_FILE: file, AGENT_DEFAULT: 'support' } });
+    const room = new Room();
+    try {
+      const heard = transcripts(room);
+      const joined = waitEvent(room, RoomEvent.ParticipantConnected, (p) => p.kind === ParticipantKind.AGENT);
+      await within(room.connect(own.wsUrl, await sdkToken('dev', 'my-app'), { autoSubscribe: true }), 20_000, 'connect');
+      const [agent] = await joined;
+      assert.match(agent.identity, /^agent-AJ_/);
+      assert.equal(agent.attributes['lk.agent.name'], 'support');
+      const hello = await heard.next((t) => t.text === 'Support here, how can I help?');
+      assert.equal(hello.from, agent.identity);
+      await room.localParticipant.sendText('my order is late', { topic: 'lk.chat' });
+      await heard.next((t) => t.text === 'Noted: my order is late');
+      // Alone with the agent no more: the agent leaves with the last user.
+      await within(room.disconnect(), 5_000, 'disconnect');
+      const res = await fetch(`${own.url}/__admin/events/wait`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ type: 'participant_left', room: 'my-app', identity: agent.identity, timeout_ms: WAIT_MS }),
+      });
+      assert.equal(res.status, 200, await res.text());
+    } finally {
+      await within(room.disconnect(), 5_000, 'disconnect').catch(() => {});
+      assert.equal(await own.stop(), 0, own.stderr());
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a bad AGENTS_FILE or AGENT_DEFAULT stops the start-up with a message naming it', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { binaryPath } = await import('./lib/server.mjs');
+    for (const [env, want] of [
+      [{ AGENTS_FILE: '/nonexistent/agents.json' }, /AGENTS_FILE/],
+      [{ AGENT_DEFAULT: 'nobody' }, /AGENT_DEFAULT/],
+    ]) {
+      const r = spawnSync(binaryPath(), [], { env: { ...process.env, PORT: '0', ...env }, encoding: 'utf8', timeout: 20_000 });
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr + r.stdout, want);
+    }
+  });
+});

@@ -1,9 +1,14 @@
 package livekitmock
 
 import (
+	"fmt"
+	"io"
+	"os"
 	"time"
 
 	"github.com/livekit-mock/livekit-mock/internal/admin"
+	"github.com/livekit-mock/livekit-mock/internal/agents/scripted"
+	"github.com/livekit-mock/livekit-mock/internal/config"
 	"github.com/livekit-mock/livekit-mock/internal/rtc"
 	"github.com/livekit-mock/livekit-mock/internal/signal/pbwire"
 )
@@ -58,3 +63,30 @@ func (v agentVoices) Listen(trackSID string, fn func(size int)) (stop func()) {
 }
 
 func (v agentVoices) CheckFile(kind string, file []byte) error { return v.f.CheckFile(kind, file) }
+
+// loadAgents reads AGENTS_FILE into the catalog of scripted agents (the
+// built-in assistant alone without it) and checks that AGENT_DEFAULT is in
+// it.
+func loadAgents(cfg *config.Config) (scripted.Scripts, error) {
+	catalog := scripted.Scripts{scripted.BuiltinName: scripted.Builtin()}
+	if cfg.AgentsFile != "" {
+		f, err := os.Open(cfg.AgentsFile)
+		if err != nil {
+			return nil, &config.Error{Var: "AGENTS_FILE", Reason: "cannot be read: " + err.Error()}
+		}
+		b, err := io.ReadAll(io.LimitReader(f, scripted.MaxCatalogBytes+1))
+		_ = f.Close()
+		if err != nil {
+			return nil, &config.Error{Var: "AGENTS_FILE", Reason: "cannot be read: " + err.Error()}
+		}
+		if catalog, err = scripted.ParseCatalog(b); err != nil {
+			return nil, &config.Error{Var: "AGENTS_FILE", Reason: err.Error()}
+		}
+	}
+	if cfg.AgentDefault != "" {
+		if _, ok := catalog.Lookup(cfg.AgentDefault); !ok {
+			return nil, &config.Error{Var: "AGENT_DEFAULT", Reason: fmt.Sprintf("names no agent of AGENTS_FILE (it has %v)", catalog.Names())}
+		}
+	}
+	return catalog, nil
+}

@@ -60,7 +60,12 @@ type Options struct {
 	// without Voices they neither speak nor hear.
 	Wire   AgentWire
 	Voices Voices
-	Logger *slog.Logger
+	// Catalog holds the scripted agents configured at start-up
+	// (DispatchAgent); DefaultAgent names the one every new room gets
+	// (DefaultAgentObserver), "" for none.
+	Catalog      scripted.Catalog
+	DefaultAgent string
+	Logger       *slog.Logger
 }
 
 // Admin is the test-control service.
@@ -196,6 +201,9 @@ type Fake struct {
 	// runs it; AgentName is the name it was dispatched under, if any.
 	Agent     *scripted.Script
 	AgentName string
+
+	roomSid    string // join only this room (dispatch)
+	dispatched bool   // leave when the last other participant has
 }
 
 // MinDataEvery bounds how often a fake may send data.

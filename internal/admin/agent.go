@@ -176,7 +176,7 @@ func (a *Admin) addAgent(ctx context.Context, f Fake) (rooms.ParticipantInfo, er
 		return rooms.ParticipantInfo{}, err
 	}
 	r := &agentRun{
-		a: a, script: *f.Agent, room: f.Room, identity: f.Identity,
+		a: a, script: *f.Agent, room: f.Room, identity: f.Identity, dispatched: f.dispatched,
 		events: make(chan rooms.Event, agentEvents),
 		says:   make(chan string, 8),
 		sizes:  make(chan heardPacket, agentPackets),
@@ -194,7 +194,7 @@ func (a *Admin) addAgent(ctx context.Context, f Fake) (rooms.ParticipantInfo, er
 		attrs[scripted.AttrName] = f.AgentName
 	}
 	m, sink, info, err := a.o.Registry.JoinFake(ctx, rooms.FakeRequest{
-		Room: f.Room, Identity: f.Identity, Name: f.Name, Metadata: f.Metadata, Attributes: attrs, Kind: agentKind,
+		Room: f.Room, RoomSid: f.roomSid, Identity: f.Identity, Name: f.Name, Metadata: f.Metadata, Attributes: attrs, Kind: agentKind,
 		Tracks:  []rooms.TrackRequest{{Kind: rooms.KindAudio, Name: agentTrackName, Source: rooms.SourceMicrophone}},
 		OnEvent: r.onEvent,
 	})
@@ -265,6 +265,8 @@ type agentRun struct {
 	m        *rooms.Member
 	sink     *rooms.FakeSink
 	voice    Voice
+	// dispatched agents leave when the last other participant has.
+	dispatched bool
 
 	events chan rooms.Event
 	says   chan string
@@ -393,6 +395,10 @@ func (r *agentRun) handle(ctx context.Context, ev rooms.Event) {
 			delete(r.ears, ev.Track.Sid)
 		}
 	case rooms.EventParticipantLeft:
+		if _, ok := r.others[p.Identity]; ok && len(r.others) == 1 && r.dispatched {
+			// The last one to talk to has left: as an agent's job ends.
+			_ = r.m.Leave(ctx, rooms.ReasonLeft)
+		}
 		delete(r.others, p.Identity)
 		for sid, e := range r.ears {
 			if e.identity == p.Identity {

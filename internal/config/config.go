@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -68,6 +69,12 @@ type Config struct {
 	JournalSize     int
 	JournalPayloads bool
 
+	// AgentsFile names a JSON file of named scripted agents (read at
+	// start-up by the builder); AgentDefault names the scripted agent that
+	// joins every new room ("assistant": the built-in one), empty for none.
+	AgentsFile   string
+	AgentDefault string
+
 	Environment string
 
 	RedisURL    string
@@ -97,6 +104,12 @@ func (c *Config) Loopback() bool {
 	a, err := netip.ParseAddr(strings.Trim(c.Bind, "[]"))
 	return err == nil && a.IsLoopback()
 }
+
+// BuiltinAgent is the name of the built-in scripted assistant
+// (scripted.BuiltinName).
+const BuiltinAgent = "assistant"
+
+var agentName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
 // Production reports whether ENVIRONMENT=production.
 func (c *Config) Production() bool { return c.Environment == Production }
@@ -160,6 +173,8 @@ var settings = []setting{
 	{"ADMIN_API", "admin-api", "", "on or off (default on in development, off in production)"},
 	{"JOURNAL_SIZE", "journal-size", "10000", "events kept by the journal"},
 	{"JOURNAL_PAYLOADS", "journal-payloads", "false", "keep data payloads in the journal"},
+	{"AGENTS_FILE", "agents-file", "", "JSON file of named scripted agents, dispatched like agent workers"},
+	{"AGENT_DEFAULT", "agent-default", "", "scripted agent that joins every new room (assistant: the built-in one)"},
 	{"ENVIRONMENT", "environment", Development, "development or production"},
 	{"REDIS_URL", "redis-url", "", "optional shared state for several instances"},
 	{"INSTANCE_ID", "instance-id", "", "this instance's id (default host name)"},
@@ -430,6 +445,18 @@ func build(get func(string) string) (*Config, error) {
 	}
 	c.JournalSize = intIn("JOURNAL_SIZE", 1, 10_000_000)
 	c.JournalPayloads = boolean("JOURNAL_PAYLOADS")
+	c.AgentsFile = get("AGENTS_FILE")
+	if len(c.AgentsFile) > 4096 || strings.ContainsRune(c.AgentsFile, 0) {
+		bad("AGENTS_FILE", "must be a path of at most 4096 bytes")
+	}
+	c.AgentDefault = get("AGENT_DEFAULT")
+	switch {
+	case c.AgentDefault == "":
+	case !agentName.MatchString(c.AgentDefault):
+		bad("AGENT_DEFAULT", "must be an agent name: 1-64 characters of A-Z a-z 0-9 _ . -")
+	case c.AgentDefault != BuiltinAgent && c.AgentsFile == "":
+		bad("AGENT_DEFAULT", fmt.Sprintf("must be %q (the built-in assistant) or an agent of AGENTS_FILE, which is not set", BuiltinAgent))
+	}
 
 	c.RedisURL = get("REDIS_URL")
 	if c.RedisURL != "" {

@@ -2,6 +2,7 @@ package rooms_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
@@ -82,5 +83,28 @@ func TestFakeHearsProtocolPacketsAndKeepsItsKind(t *testing.T) {
 	}
 	if len(heard) != 1 || heard[0] != "rpc_request" {
 		t.Errorf("fake heard %v, want one rpc_request", heard)
+	}
+}
+
+// A fake joining a room by sid joins that room only: never one created
+// for it, nor a newer room of the same name.
+func TestFakeJoinsOnlyTheRoomItsSidNames(t *testing.T) {
+	reg, _ := newRegistry(t, rooms.Options{})
+	ctx := context.Background()
+	if _, _, _, err := reg.JoinFake(ctx, rooms.FakeRequest{Room: "gone", Identity: "a", RoomSid: "RM_old"}); !errors.Is(err, rooms.ErrRoomNotFound) {
+		t.Fatalf("join of a missing room by sid: %v", err)
+	}
+	if n, _ := reg.Counts(); n != 0 {
+		t.Fatalf("%d rooms created", n)
+	}
+	info, _, err := reg.CreateRoom(ctx, "r", rooms.RoomSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := reg.JoinFake(ctx, rooms.FakeRequest{Room: "r", Identity: "a", RoomSid: "RM_other"}); !errors.Is(err, rooms.ErrRoomNotFound) {
+		t.Fatalf("join with another room's sid: %v", err)
+	}
+	if _, _, _, err := reg.JoinFake(ctx, rooms.FakeRequest{Room: "r", Identity: "a", RoomSid: info.Sid}); err != nil {
+		t.Fatalf("join with the room's sid: %v", err)
 	}
 }

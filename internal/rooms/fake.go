@@ -2,6 +2,7 @@ package rooms
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
 
@@ -17,6 +18,9 @@ type FakeRequest struct {
 	Metadata   string
 	Attributes map[string]string
 	Kind       string // the participant kind ("agent", ...); "" standard
+	// RoomSid, when set, joins only that room: not a room created since
+	// under the same name, and never a new one (ErrRoomNotFound).
+	RoomSid string
 	Tracks     []TrackRequest
 	// OnEvent, when set, hears every event the fake receives (the join
 	// snapshot, others joining and leaving, tracks, data), under the same
@@ -92,7 +96,7 @@ func (s *FakeSink) Reason() Reason {
 func (r *Registry) JoinFake(ctx context.Context, req FakeRequest) (*Member, *FakeSink, ParticipantInfo, error) {
 	sink := NewFakeSink()
 	sink.identity, sink.onMuted, sink.onUnpublished, sink.onEvent = req.Identity, req.OnMuted, req.OnUnpublished, req.OnEvent
-	m, err := r.Join(ctx, JoinRequest{
+	jr := JoinRequest{
 		Room:       req.Room,
 		Identity:   req.Identity,
 		Name:       req.Name,
@@ -102,8 +106,19 @@ func (r *Registry) JoinFake(ctx context.Context, req FakeRequest) (*Member, *Fak
 		Dialect:    DialectFake,
 		Kind:       req.Kind,
 		State:      StateActive,
-	}, sink)
-	if err != nil {
+	}
+	var (
+		m   *Member
+		jer error
+	)
+	err := r.withRoom(ctx, req.Room, req.RoomSid == "", func(st *roomState) {
+		if req.RoomSid != "" && st.sid != req.RoomSid {
+			jer = ErrRoomNotFound
+			return
+		}
+		m, jer = st.join(jr, sink)
+	})
+	if err = errors.Join(err, jer); err != nil {
 		return nil, nil, ParticipantInfo{}, err
 	}
 	for _, t := range req.Tracks {
