@@ -242,6 +242,7 @@ type chatIn struct {
 	from       string
 	buf        []byte
 	compressed bool
+	n          int // order of opening
 }
 
 // utterance is what the agent is saying.
@@ -281,6 +282,7 @@ type agentRun struct {
 	others   map[string]string // identity → sid of the non-agent participants
 	ears     map[string]*ear   // by track sid
 	chats    map[string]*chatIn
+	chatN    int
 	heardN   int
 	saying   *utterance
 	thinkAt  time.Time // when the pending answer is due; zero: none
@@ -519,10 +521,19 @@ func (r *agentRun) data(ctx context.Context, d *rooms.DataPacket) {
 			return
 		}
 		if len(r.chats) >= maxOpenChats {
-			r.a.o.Logger.Warn("scripted agent: too many chat streams open, one ignored", "from", d.FromIdentity)
-			return
+			// Streams never closed must not make the agent deaf: the
+			// oldest open one is given up.
+			oldest := ""
+			for id, c := range r.chats {
+				if oldest == "" || c.n < r.chats[oldest].n {
+					oldest = id
+				}
+			}
+			r.a.o.Logger.Warn("scripted agent: too many chat streams open, the oldest given up", "from", r.chats[oldest].from)
+			delete(r.chats, oldest)
 		}
-		r.chats[pkt.StreamID] = &chatIn{from: d.FromIdentity, compressed: pkt.Compressed}
+		r.chatN++
+		r.chats[pkt.StreamID] = &chatIn{from: d.FromIdentity, compressed: pkt.Compressed, n: r.chatN}
 	case "stream_chunk":
 		c := r.chats[pkt.StreamID]
 		if c == nil || c.from != d.FromIdentity {
