@@ -194,7 +194,7 @@ func (a *Admin) addAgent(ctx context.Context, f Fake) (rooms.ParticipantInfo, er
 		attrs[scripted.AttrName] = f.AgentName
 	}
 	m, sink, info, err := a.o.Registry.JoinFake(ctx, rooms.FakeRequest{
-		Room: f.Room, RoomSid: f.roomSid, Identity: f.Identity, Name: f.Name, Metadata: f.Metadata, Attributes: attrs, Kind: agentKind,
+		Room: f.Room, RoomSid: f.roomSid, Existing: f.dispatched, Identity: f.Identity, Name: f.Name, Metadata: f.Metadata, Attributes: attrs, Kind: agentKind,
 		Tracks:  []rooms.TrackRequest{{Kind: rooms.KindAudio, Name: agentTrackName, Source: rooms.SourceMicrophone}},
 		OnEvent: r.onEvent,
 	})
@@ -501,7 +501,15 @@ func (r *agentRun) turn(ctx context.Context, from, via, text string, extra map[s
 // data reads a packet another participant sent: lk.chat text streams and
 // RPC requests.
 func (r *agentRun) data(ctx context.Context, d *rooms.DataPacket) {
-	if d.Raw == nil || d.IsUserData() {
+	if d.IsUserData() {
+		// Plain data on lk.chat (what a client without text streams, or the
+		// JSON dialect, can send) is a chat turn too.
+		if d.Topic == scripted.TopicChat && len(d.Payload) <= maxChatBytes {
+			r.chat(ctx, d.FromIdentity, d.Payload)
+		}
+		return
+	}
+	if d.Raw == nil {
 		return
 	}
 	pkt, err := r.a.o.Wire.Decode(d.Raw)

@@ -315,3 +315,59 @@ func TestScriptedAgentConversation(t *testing.T) {
 		_ = user.Leave(ctx, rooms.ReasonLeft)
 	})
 }
+
+// Configured agents: dispatched by name (or "" for the default) into an
+// existing room only, they leave with the last user; lk.chat user data is a
+// turn as well as a text stream.
+func TestDispatchedAgent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		j := journal.New(journal.Options{})
+		reg := rooms.NewRegistry(rooms.Options{IDs: ids.New(nil), Observer: admin.Observer(j),
+			EmptyTimeout: time.Minute, DepartureTimeout: time.Minute})
+		defer reg.Close()
+		catalog := scripted.Scripts{"support": {Greeting: "Support here", Replies: []scripted.Reply{{Say: "Noted: {text}"}}}}
+		a := admin.New(admin.Options{Registry: reg, Journal: j, Wire: jsonWire{}, Catalog: catalog, DefaultAgent: "support"})
+		defer a.Close()
+
+		if _, err := a.DispatchAgent(ctx, "nowhere", "", "support"); !errors.Is(err, rooms.ErrRoomNotFound) {
+			t.Fatalf("dispatch to a room that does not exist: %v", err)
+		}
+		if n, _ := reg.Counts(); n != 0 {
+			t.Fatalf("dispatch created %d rooms", n)
+		}
+		c := &client{}
+		user, err := reg.Join(ctx, rooms.JoinRequest{Room: "r", Identity: "user", Dialect: rooms.DialectLiveKit,
+			Permission: rooms.AllPermissions(), State: rooms.StateActive}, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.DispatchAgent(ctx, "r", "", "sales"); !errors.Is(err, admin.ErrNoScript) {
+			t.Fatalf("dispatch of an unknown agent: %v", err)
+		}
+		info, err := a.DispatchAgent(ctx, "r", "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Kind != "agent" || info.Attributes[scripted.AttrName] != "support" || info.Name != "support" {
+			t.Fatalf("dispatched %+v", info)
+		}
+		time.Sleep(2 * time.Second) // the greeting ends (a turn would cut it, as text input does an agent's speech)
+		if err := user.SendData(ctx, rooms.DataPacket{Payload: []byte("my order is late"), Topic: scripted.TopicChat, Reliable: true}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		got := c.texts(scripted.TopicTranscription)
+		if !slices.Equal(got, []string{info.Identity + ": Support here", info.Identity + ": Noted: my order is late"}) {
+			t.Fatalf("transcriptions %q", got)
+		}
+		if err := user.Leave(ctx, rooms.ReasonLeft); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if _, err := reg.GetParticipant(ctx, "r", info.Identity); !errors.Is(err, rooms.ErrParticipantNotFound) && !errors.Is(err, rooms.ErrRoomNotFound) {
+			t.Fatalf("the agent stayed after the last user left: %v", err)
+		}
+	})
+}

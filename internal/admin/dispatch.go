@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/livekit-mock/livekit-mock/internal/agents/scripted"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 )
 
@@ -21,7 +20,8 @@ var ErrNoScript = errors.New("no scripted agent of that name")
 // defaultQueue bounds the rooms waiting for the default agent.
 const defaultQueue = 1024
 
-// DispatchAgent adds the catalog's agent agentName to the room called room
+// DispatchAgent adds the catalog's agent agentName ("": the default one,
+// Options.DefaultAgent) to the room called room
 // whose sid is roomSid ("": any room of that name that exists), as
 // identity "agent-AJ_…" with lk.agent.name set. It never creates a room.
 // The agent leaves once the last other participant has left.
@@ -29,16 +29,15 @@ func (a *Admin) DispatchAgent(ctx context.Context, room, roomSid, agentName stri
 	if a.o.Catalog == nil {
 		return rooms.ParticipantInfo{}, ErrNoScript
 	}
+	if agentName == "" { // LiveKit's default dispatch: the unnamed agent
+		agentName = a.o.DefaultAgent
+	}
 	s, ok := a.o.Catalog.Lookup(agentName)
 	if !ok {
 		return rooms.ParticipantInfo{}, fmt.Errorf("%w: %q", ErrNoScript, agentName)
 	}
-	name := agentName
-	if name == "" {
-		name = scripted.BuiltinName
-	}
 	return a.addAgent(ctx, Fake{
-		Room: room, Identity: newID("agent-AJ_"), Name: name, Agent: &s, AgentName: name,
+		Room: room, Identity: newID("agent-AJ_"), Name: agentName, Agent: &s, AgentName: agentName,
 		roomSid: roomSid, dispatched: true,
 	})
 }

@@ -94,6 +94,9 @@ func TestFakeJoinsOnlyTheRoomItsSidNames(t *testing.T) {
 	if _, _, _, err := reg.JoinFake(ctx, rooms.FakeRequest{Room: "gone", Identity: "a", RoomSid: "RM_old"}); !errors.Is(err, rooms.ErrRoomNotFound) {
 		t.Fatalf("join of a missing room by sid: %v", err)
 	}
+	if _, _, _, err := reg.JoinFake(ctx, rooms.FakeRequest{Room: "gone", Identity: "a", Existing: true}); !errors.Is(err, rooms.ErrRoomNotFound) {
+		t.Fatalf("join of a missing room, existing only: %v", err)
+	}
 	if n, _ := reg.Counts(); n != 0 {
 		t.Fatalf("%d rooms created", n)
 	}

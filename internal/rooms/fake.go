@@ -21,6 +21,8 @@ type FakeRequest struct {
 	// RoomSid, when set, joins only that room: not a room created since
 	// under the same name, and never a new one (ErrRoomNotFound).
 	RoomSid string
+	// Existing joins only a room that exists (ErrRoomNotFound otherwise).
+	Existing bool
 	Tracks     []TrackRequest
 	// OnEvent, when set, hears every event the fake receives (the join
 	// snapshot, others joining and leaving, tracks, data), under the same
@@ -111,7 +113,7 @@ func (r *Registry) JoinFake(ctx context.Context, req FakeRequest) (*Member, *Fak
 		m   *Member
 		jer error
 	)
-	err := r.withRoom(ctx, req.Room, req.RoomSid == "", func(st *roomState) {
+	err := r.withRoom(ctx, req.Room, req.RoomSid == "" && !req.Existing, func(st *roomState) {
 		if req.RoomSid != "" && st.sid != req.RoomSid {
 			jer = ErrRoomNotFound
 			return
