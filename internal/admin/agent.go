@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"crypto/rand"
+	_ "embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -61,6 +62,15 @@ type Voices interface {
 	Listen(trackSID string, fn func(size int)) (stop func())
 	CheckFile(kind string, file []byte) error
 }
+
+// voiceOgg is 3 s of voice-like babble (a glottal pulse train through vowel
+// formants, syllables with a pitch contour, pauses between words), 48 kHz
+// mono Opus at 32 kb/s, one 20 ms packet per Ogg page: what a scripted agent
+// sounds like while it speaks. Made once by scripts/assets/voice-ogg.py
+// (Python's ctypes over the system's libopus, no other tool).
+//
+//go:embed assets/voice.ogg
+var voiceOgg []byte
 
 // Agent track and limits.
 const (
@@ -146,7 +156,7 @@ func scriptText(field, s string) error {
 // the embedded one.
 func (a *Admin) agentVoice(s *scripted.Script) ([]byte, error) {
 	if s.VoiceFile == "" {
-		return toneOgg, nil
+		return voiceOgg, nil
 	}
 	const field = "agent.voice_file"
 	if a.o.Voices == nil {

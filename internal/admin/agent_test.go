@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/livekit-mock/livekit-mock/internal/ids"
 	"github.com/livekit-mock/livekit-mock/internal/journal"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
+	"github.com/livekit-mock/livekit-mock/internal/rtc"
 )
 
 // jsonWire stands for the LiveKit packets: each is the JSON of a wirePacket,
@@ -370,4 +372,20 @@ func TestDispatchedAgent(t *testing.T) {
 			t.Fatalf("the agent stayed after the last user left: %v", err)
 		}
 	})
+}
+
+// The embedded voice is a clip the media engine plays: one 20 ms Opus
+// packet a page, seconds of it, and louder than silence.
+func TestEmbeddedVoicePlays(t *testing.T) {
+	b, err := os.ReadFile("assets/voice.ogg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clip, err := rtc.ParseOpusClip(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if clip.Frames() < 100 {
+		t.Errorf("voice has %d frames, want seconds of them", clip.Frames())
+	}
 }
