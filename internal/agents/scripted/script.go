@@ -14,9 +14,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -140,7 +142,12 @@ func decodeError(err error) error {
 		return bad(field, "must be "+jsonKind(te.Type.Kind().String()))
 	}
 	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
-		return bad(strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`), "is not a script field (greeting, replies, rpc, heard, thinking_ms, voice_file)")
+		const rule = "is not a script field (greeting, replies, rpc, heard, thinking_ms, voice_file)"
+		field := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
+		if !fieldPattern.MatchString(field) {
+			return bad("", "has a field that "+rule) // never echo what is not a plain name
+		}
+		return bad(field, rule)
 	}
 	return bad("", "must be valid JSON")
 }
@@ -171,6 +178,10 @@ func text(field, s string, limit int) error {
 	return nil
 }
 
+// fieldPattern is what a field or method name must look like to be named
+// in an error.
+var fieldPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
 // Validate checks the script's limits.
 func (s Script) Validate() error {
 	if err := text("greeting", s.Greeting, MaxText); err != nil {
@@ -195,17 +206,19 @@ func (s Script) Validate() error {
 		return bad("rpc", fmt.Sprintf("must hold at most %d methods", MaxRPCMethods))
 	}
 	for _, m := range s.methods() {
-		if m == "" {
-			return bad("rpc", "method names must not be empty")
+		if m == "" || text("rpc", m, MaxMethod) != nil || strings.IndexFunc(m, unicode.IsControl) >= 0 {
+			return bad("rpc", fmt.Sprintf("method names must be 1-%d characters of UTF-8, no control characters", MaxMethod))
 		}
-		if err := text("rpc."+m, m, MaxMethod); err != nil {
-			return bad("rpc", fmt.Sprintf("method names must be at most %d characters of UTF-8", MaxMethod))
+		// The name is echoed only when it is a plain one.
+		field := "rpc." + m
+		if !fieldPattern.MatchString(m) {
+			field = "rpc"
 		}
 		if len(s.RPC[m]) > MaxRPCPayload {
-			return bad("rpc."+m, fmt.Sprintf("must be at most %d KiB", MaxRPCPayload>>10))
+			return bad(field, fmt.Sprintf("payloads must be at most %d KiB", MaxRPCPayload>>10))
 		}
 		if !utf8.ValidString(s.RPC[m]) {
-			return bad("rpc."+m, "must be UTF-8")
+			return bad(field, "payloads must be UTF-8")
 		}
 	}
 	if len(s.Heard) > MaxHeard {

@@ -20,6 +20,10 @@ func TestParseRefusesBadScriptsNamingTheField(t *testing.T) {
 		{`{"thinking_ms": -1}`, "thinking_ms"},
 		{`{"thinking_ms": 60000}`, "thinking_ms"},
 		{`{"greting": "typo"}`, "greting"},
+		{`{"<script>": "x"}`, ""},
+		{`{"rpc": {"a\nb": "x"}}`, "rpc"},
+		{`{"rpc": {"<b>": "` + strings.Repeat("a", MaxRPCPayload+1) + `"}}`, "rpc"},
+		{`{"rpc": {"get_time": "` + strings.Repeat("a", MaxRPCPayload+1) + `"}}`, "rpc.get_time"},
 		{`{"greeting": "a"} {"greeting": "b"}`, ""},
 		{`{"greeting": "` + strings.Repeat("a", MaxScriptBytes) + `"}`, ""},
 	} {
@@ -129,13 +133,22 @@ func TestParseCatalog(t *testing.T) {
 		t.Errorf("the built-in %q is missing", BuiltinName)
 	}
 	for body, want := range map[string]string{
-		`[]`:                                  "JSON object",
-		`{"bad name!": {}}`:                   "bad name!",
+		`[]`:                                   "JSON object",
+		`{"bad name!": {}}`:                    "bad name!",
 		`{"support": {"replies": [{}]}}`:       "support.replies[0].say is required",
 		`{"support": {"thinking_ms": "slow"}}`: "support.thinking_ms",
 	} {
 		if _, err := ParseCatalog([]byte(body)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseCatalog(%s) = %v, want an error naming %q", body, err, want)
+		}
+	}
+}
+
+func TestErrorsNeverEchoOddNames(t *testing.T) {
+	for _, body := range []string{`{"<script>alert(1)</script>": 1}`, `{"rpc": {"<img src=x>": "` + strings.Repeat("a", MaxRPCPayload+1) + `"}}`} {
+		_, err := Parse([]byte(body))
+		if err == nil || strings.ContainsAny(err.Error(), "<>") {
+			t.Errorf("Parse(%.40s) = %v", body, err)
 		}
 	}
 }
