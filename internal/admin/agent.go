@@ -6,7 +6,6 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -144,7 +143,7 @@ func (a *Admin) Say(ctx context.Context, room, identity, text string) error {
 }
 
 func scriptText(field, s string) error {
-	_, err := scripted.Parse(fmt.Appendf(nil, `{"greeting": %q}`, s))
+	err := scripted.Script{Greeting: s}.Validate()
 	var fe *scripted.FieldError
 	if errors.As(err, &fe) {
 		return invalid(field, fe.Rule)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -307,7 +308,13 @@ func TestScriptedAgentConversation(t *testing.T) {
 			t.Errorf("after 20 open chat streams, last transcription %q", got[len(got)-1])
 		}
 
-		// Say refuses what is not a scripted agent, or not there.
+		// Say refuses what is not a scripted agent, or not there, and bad text.
+		var ve *admin.ValidationError
+		for _, text := range []string{"", "a\x00b", strings.Repeat("a", scripted.MaxText+1)} {
+			if err := a.Say(ctx, "r", "assistant", text); !errors.As(err, &ve) || ve.Field != "text" {
+				t.Errorf("Say(%.20q): %v", text, err)
+			}
+		}
 		if err := a.Say(ctx, "r", "user", "hi"); !errors.Is(err, admin.ErrNotAgent) {
 			t.Errorf("Say to a user: %v", err)
 		}
