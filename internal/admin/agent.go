@@ -326,9 +326,16 @@ func (r *agentRun) run() {
 		}
 	}()
 	r.setState(ctx, scripted.StateListening)
+	// The clock ticks only while something is under way (speaking,
+	// thinking, a user speaking): an idle agent costs nothing.
 	tick := time.NewTicker(agentTick)
 	defer tick.Stop()
+	ticking := true
 	for {
+		var tickC <-chan time.Time
+		if ticking {
+			tickC = tick.C
+		}
 		select {
 		case <-r.sink.Done():
 			return
@@ -341,15 +348,36 @@ func (r *agentRun) run() {
 			r.speak(ctx, text, false)
 		case p := <-r.sizes:
 			r.hear(ctx, p)
-		case now := <-tick.C:
+		case now := <-tickC:
 			r.step(ctx, now)
+		}
+		r.reportDrops()
+		switch busy := r.busy(); {
+		case busy && !ticking:
+			tick.Reset(agentTick)
+			ticking = true
+		case !busy && ticking:
+			tick.Stop()
+			ticking = false
 		}
 	}
 }
 
-// step moves time on: words of what the agent says, the end of its
-// speech, a pending answer, the end of a user's speech.
-func (r *agentRun) step(ctx context.Context, now time.Time) {
+// busy reports whether time matters to the agent now.
+func (r *agentRun) busy() bool {
+	if r.saying != nil || !r.thinkAt.IsZero() {
+		return true
+	}
+	for _, e := range r.ears {
+		if e.det.Speaking() {
+			return true
+		}
+	}
+	return false
+}
+
+// reportDrops logs what the agent was too slow to take, if anything.
+func (r *agentRun) reportDrops() {
 	r.lost.Lock()
 	dropped := r.dropped
 	r.dropped = 0
@@ -357,6 +385,11 @@ func (r *agentRun) step(ctx context.Context, now time.Time) {
 	if dropped > 0 {
 		r.a.o.Logger.Warn("scripted agent: too slow, events or packets dropped", "room", r.room, "identity", r.identity, "dropped", dropped)
 	}
+}
+
+// step moves time on: words of what the agent says, the end of its
+// speech, a pending answer, the end of a user's speech.
+func (r *agentRun) step(ctx context.Context, now time.Time) {
 	if u := r.saying; u != nil {
 		elapsed := now.Sub(u.start)
 		due := len(u.words)
