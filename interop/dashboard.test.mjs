@@ -318,6 +318,22 @@ describe('dashboard in Chromium', { skip }, () => {
     assertClean();
   });
 
+  test('a scripted agent shows its state and its conversation', async () => {
+    const post = (path, body) => fetch(`${srv.url}/__admin${path}`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+    });
+    const added = await post(`/rooms/${ROOM}/participants`, { identity: 'helper', kind: 'agent', agent: { greeting: 'Hello from the agent' } });
+    assert.equal(added.status, 201, await added.text());
+    const row = page.locator(`#rooms-list [data-room="${ROOM}"] tr[data-identity="helper"]`);
+    await row.locator('.agent-state').waitFor({ timeout: WAIT_MS });
+    const said = await post(`/rooms/${ROOM}/participants/helper/say`, { text: 'Shown on the dashboard' });
+    assert.equal(said.status, 202, await said.text());
+    const talk = page.locator(`#rooms-list [data-room="${ROOM}"] tr[data-conversation="helper"]`);
+    await talk.locator('li', { hasText: 'Shown on the dashboard' }).waitFor({ timeout: WAIT_MS });
+    await row.locator('.agent-state[data-agent-state="listening"]').waitFor({ timeout: WAIT_MS });
+    assertClean();
+  });
+
   test('fits a 390 px wide window without horizontal scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     const { scrollWidth, innerWidth } = await page.evaluate(() => ({

@@ -47,6 +47,29 @@ type Participant struct {
 	Metadata   string            `json:"metadata,omitempty"`
 	Attributes map[string]string `json:"attributes,omitempty"`
 	Tracks     []Track           `json:"tracks,omitempty"`
+	// Kind "agent" makes it a scripted agent (no Tracks: it publishes its
+	// own microphone) running Agent, or the built-in assistant's script
+	// when Agent is nil.
+	Kind  string       `json:"kind,omitempty"`
+	Agent *AgentScript `json:"agent,omitempty"`
+}
+
+// AgentScript is what a scripted agent says and answers (see the README,
+// "Developing a voice UI without an agent").
+type AgentScript struct {
+	Greeting   string            `json:"greeting,omitempty"`
+	Replies    []AgentReply      `json:"replies,omitempty"`
+	RPC        map[string]string `json:"rpc,omitempty"`
+	Heard      []string          `json:"heard,omitempty"`
+	ThinkingMS *int              `json:"thinking_ms,omitempty"`
+	VoiceFile  string            `json:"voice_file,omitempty"`
+}
+
+// AgentReply is said when When occurs in a user turn (any turn when empty);
+// "{text}" in Say is the turn's text.
+type AgentReply struct {
+	When string `json:"when,omitempty"`
+	Say  string `json:"say"`
 }
 
 // Track is one track of a fake participant.
@@ -121,6 +144,13 @@ func (a *Admin) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 // AddParticipant adds a fake participant to room (created if need be).
 func (a *Admin) AddParticipant(ctx context.Context, room string, p Participant) error {
 	return a.call(ctx, http.MethodPost, "/__admin/rooms/"+url.PathEscape(room)+"/participants", p, nil)
+}
+
+// Say makes the scripted agent identity of room say text now; wait for
+// the "agent_said" event to know it has.
+func (a *Admin) Say(ctx context.Context, room, identity, text string) error {
+	return a.call(ctx, http.MethodPost, "/__admin/rooms/"+url.PathEscape(room)+"/participants/"+url.PathEscape(identity)+"/say",
+		map[string]string{"text": text}, nil)
 }
 
 // RemoveParticipant removes a participant, fake or real, from room; others

@@ -67,6 +67,11 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 	policy, _ := names.ParsePolicy(cfg.NamePolicy)
 	now := time.Now
 
+	catalog, err := loadAgents(cfg)
+	if err != nil {
+		return nil, err
+	}
+
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return nil, fmt.Errorf("listen on port %d: %w", cfg.Port, err)
@@ -78,6 +83,7 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 	// figures is set below, before the server starts and so before any room
 	// event; the registry's observer and the gauges need each other.
 	var figures *metrics.Metrics
+	var defaultAgent rooms.Observer
 	// Webhooks (WEBHOOK_URLS) see every room event; delivery has its own
 	// workers and never blocks a room.
 	hooks := webhook.New(webhook.Options{URLs: cfg.WebhookURLs, APIKey: cfg.WebhookAPIKey,
@@ -98,6 +104,12 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 			rooms.ObserverFunc(func(ev rooms.Event) { figures.RoomEvent(ev.Kind.String()) }),
 			hooks,
 			admin.Observer(jour),
+			// Set below, before any room starts: the default scripted agent.
+			rooms.ObserverFunc(func(ev rooms.Event) {
+				if defaultAgent != nil {
+					defaultAgent.Observe(ev)
+				}
+			}),
 		),
 		EmptyTimeout:     cfg.RoomEmptyTimeout,
 		DepartureTimeout: cfg.RoomDepartureTimeout,
@@ -175,7 +187,9 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 	}
 	adm := admin.New(admin.Options{Registry: registry, Journal: jour, Faults: faults, Sessions: hub,
 		Limiters: []admin.Resetter{mintLimiter, serviceLimiter}, Stats: figures, Logger: log,
-		Media: engine.Forwarder(), MediaDir: cfg.AdminMediaDir})
+		Media: engine.Forwarder(), MediaDir: cfg.AdminMediaDir, Wire: agentWire{}, Voices: agentVoices{engine.Forwarder()},
+		Catalog: catalog, DefaultAgent: cfg.AgentDefault})
+	defaultAgent = adm.DefaultAgentObserver()
 
 	handler := httpapi.New(httpapi.Deps{
 		Config:         cfg,

@@ -120,3 +120,32 @@ func TestWaitEventTimesOut(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A scripted agent added from Go speaks on demand; the journal says when it
+// has. A bad script is refused naming the field; a bad AGENT_DEFAULT stops
+// the start.
+func TestScriptedAgentFromGo(t *testing.T) {
+	s := livekitmock.StartT(t, livekitmock.Config{})
+	ctx := context.Background()
+	a := s.Admin()
+	err := a.AddParticipant(ctx, "r", livekitmock.Participant{Identity: "assistant", Kind: "agent",
+		Agent: &livekitmock.AgentScript{Replies: []livekitmock.AgentReply{{When: "x"}}}})
+	var e *livekitmock.Error
+	if !errors.As(err, &e) || e.Status != http.StatusBadRequest || !strings.Contains(e.Message, "agent.replies[0].say") {
+		t.Fatalf("bad script: %v", err)
+	}
+	if err := a.AddParticipant(ctx, "r", livekitmock.Participant{Identity: "assistant", Kind: "agent",
+		Agent: &livekitmock.AgentScript{Greeting: "Hi"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Say(ctx, "r", "assistant", "Ready when you are."); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := a.WaitEvent(ctx, livekitmock.EventFilter{Type: "agent_said", Room: "r"})
+	if err != nil || ev.Detail["text"] != "Ready when you are." {
+		t.Fatalf("agent_said: %+v, %v", ev, err)
+	}
+	if _, err := livekitmock.Start(ctx, livekitmock.Config{Settings: map[string]string{"AGENT_DEFAULT": "nobody"}}); err == nil || !strings.Contains(err.Error(), "AGENT_DEFAULT") {
+		t.Fatalf("AGENT_DEFAULT=nobody: %v", err)
+	}
+}

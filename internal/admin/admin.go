@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/livekit-mock/livekit-mock/internal/agents/scripted"
 	"github.com/livekit-mock/livekit-mock/internal/journal"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 )
@@ -57,7 +58,16 @@ type Options struct {
 	Stats    Resetter   // emptied by a reset of "stats"; nil: nothing to do
 	Media    Media      // plays fake participants' media; nil: silent tracks
 	MediaDir string     // ADMIN_MEDIA_DIR: the only place fakes' files are read from; "": none
-	Logger   *slog.Logger
+	// Wire and Voices run scripted agents: without Wire none can be added,
+	// without Voices they neither speak nor hear.
+	Wire   AgentWire
+	Voices Voices
+	// Catalog holds the scripted agents configured at start-up
+	// (DispatchAgent); DefaultAgent names the one every new room gets
+	// (DefaultAgentObserver), "" for none.
+	Catalog      scripted.Catalog
+	DefaultAgent string
+	Logger       *slog.Logger
 }
 
 // Admin is the test-control service.
@@ -67,7 +77,8 @@ type Admin struct {
 
 	ctx    context.Context // ends the fakes' data loops at Close
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // one per fake data loop
+	wg     sync.WaitGroup // one per fake data loop and per scripted agent
+	agents agents
 }
 
 // New returns an Admin; Close stops what it started.
@@ -193,6 +204,13 @@ type Fake struct {
 	Attributes map[string]string
 	Tracks     []FakeTrack
 	Data       *FakeData
+	// Agent, when set, makes the fake a scripted agent (kind agent) that
+	// runs it; AgentName is the name it was dispatched under, if any.
+	Agent     *scripted.Script
+	AgentName string
+
+	roomSid    string // join only this room (dispatch)
+	dispatched bool   // leave when the last other participant has
 }
 
 // MinDataEvery bounds how often a fake may send data.
@@ -202,6 +220,9 @@ const MinDataEvery = 10 * time.Millisecond
 // other: it joins, publishes its tracks, and sends its data periodically
 // until it is removed. Names are checked by the caller (transport).
 func (a *Admin) AddFake(ctx context.Context, f Fake) (rooms.ParticipantInfo, error) {
+	if f.Agent != nil {
+		return a.addAgent(ctx, f)
+	}
 	if f.Data != nil && f.Data.Every < MinDataEvery {
 		return rooms.ParticipantInfo{}, invalid("data.every_ms", fmt.Sprintf("must be at least %d", MinDataEvery.Milliseconds()))
 	}

@@ -35,6 +35,7 @@ type Config struct {
 	Rooms
 	Webhooks
 	Admin
+	Agents
 	Cluster
 	Logging
 
@@ -107,6 +108,48 @@ type Admin struct {
 	AdminMediaDir   string // absolute once resolved; "": fake participants take no files
 	JournalSize     int
 	JournalPayloads bool
+}
+
+// Agents holds the scripted agents configured at start-up.
+type Agents struct {
+	// AgentsFile names a JSON file of named scripted agents (read at
+	// start-up by the builder); AgentDefault names the scripted agent that
+	// joins every new room ("assistant": the built-in one), empty for none.
+	AgentsFile   string
+	AgentDefault string
+}
+
+// BuiltinAgent is the name of the built-in scripted assistant
+// (scripted.BuiltinName).
+const BuiltinAgent = "assistant"
+
+// Validate checks the agents file's path and the default agent's name.
+func (a Agents) Validate() error {
+	var errs []error
+	if len(a.AgentsFile) > 4096 || strings.ContainsRune(a.AgentsFile, 0) {
+		errs = append(errs, &Error{Var: "AGENTS_FILE", Reason: "must be a path of at most 4096 bytes"})
+	}
+	switch {
+	case a.AgentDefault == "":
+	case !isAgentName(a.AgentDefault):
+		errs = append(errs, &Error{Var: "AGENT_DEFAULT", Reason: "must be an agent name: 1-64 characters of A-Z a-z 0-9 _ . -"})
+	case a.AgentDefault != BuiltinAgent && a.AgentsFile == "":
+		errs = append(errs, &Error{Var: "AGENT_DEFAULT", Reason: fmt.Sprintf("must be %q (the built-in assistant) or an agent of AGENTS_FILE, which is not set", BuiltinAgent)})
+	}
+	return errors.Join(errs...)
+}
+
+// isAgentName reports whether s is 1-64 characters of A-Z a-z 0-9 _ . -.
+func isAgentName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // Cluster holds the optional shared state of several instances.
@@ -205,6 +248,8 @@ var settings = []setting{
 	{"ADMIN_MEDIA_DIR", "admin-media-dir", "", "directory fake participants' media files are read from (default none: no files)"},
 	{"JOURNAL_SIZE", "journal-size", "10000", "events kept by the journal"},
 	{"JOURNAL_PAYLOADS", "journal-payloads", "false", "keep data payloads in the journal"},
+	{"AGENTS_FILE", "agents-file", "", "JSON file of named scripted agents, dispatched like agent workers"},
+	{"AGENT_DEFAULT", "agent-default", "", "scripted agent that joins every new room (assistant: the built-in one)"},
 	{"ENVIRONMENT", "environment", Development, "development or production"},
 	{"REDIS_URL", "redis-url", "", "optional shared state for several instances"},
 	{"INSTANCE_ID", "instance-id", "", "this instance's id (default host name)"},
@@ -319,6 +364,7 @@ func build(get func(string) string) (*Config, error) {
 	c.Rooms = p.rooms()
 	c.Webhooks = Webhooks{WebhookURLs: splitList(get("WEBHOOK_URLS")), WebhookAPIKey: get("WEBHOOK_API_KEY")}
 	c.Admin = p.admin(c.Environment)
+	c.Agents = Agents{AgentsFile: get("AGENTS_FILE"), AgentDefault: get("AGENT_DEFAULT")}
 	c.Cluster = Cluster{RedisURL: get("REDIS_URL"), InstanceID: get("INSTANCE_ID"), InstanceURL: get("INSTANCE_URL")}
 	c.Logging = p.logging()
 	if len(p.errs) > 0 {
@@ -489,7 +535,7 @@ func (p *parser) logging() Logging {
 // production mode's secrets, the webhook key among the keys).
 func (c *Config) Validate() error {
 	errs := []error{c.Network.Validate(), c.Auth.Validate(), c.HTTP.Validate(), c.RTC.Validate(), c.Rooms.Validate(),
-		c.Webhooks.Validate(), c.Admin.Validate(), c.Cluster.Validate(), c.Logging.Validate()}
+		c.Webhooks.Validate(), c.Admin.Validate(), c.Agents.Validate(), c.Cluster.Validate(), c.Logging.Validate()}
 	bad := func(v, reason string) { errs = append(errs, &Error{Var: v, Reason: reason}) }
 	if _, ok := c.Keys[c.WebhookAPIKey]; c.WebhookAPIKey != "" && !ok {
 		bad("WEBHOOK_API_KEY", "must be one of the configured keys")

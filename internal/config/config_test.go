@@ -255,3 +255,28 @@ func TestGroupsValidate(t *testing.T) {
 		t.Errorf("good http: %v", err)
 	}
 }
+
+func TestScriptedAgentSettings(t *testing.T) {
+	c, err := load(t, nil, map[string]string{"AGENT_DEFAULT": "assistant"})
+	if err != nil || c.AgentDefault != "assistant" || c.AgentsFile != "" {
+		t.Fatalf("AGENT_DEFAULT=assistant: %+v, %v", c, err)
+	}
+	c, err = load(t, []string{"--agents-file", "agents.json", "--agent-default", "support"}, nil)
+	if err != nil || c.AgentDefault != "support" || c.AgentsFile != "agents.json" {
+		t.Fatalf("flags: %+v, %v", c, err)
+	}
+	for _, env := range []map[string]string{
+		{"AGENT_DEFAULT": "support"},   // not built in, and no file to find it in
+		{"AGENT_DEFAULT": "two words"}, // not a name
+		{"AGENT_DEFAULT": "x\x00"},     // not a name
+	} {
+		_, err := load(t, nil, env)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != "AGENT_DEFAULT" {
+			t.Errorf("%q: %v", env, err)
+		}
+	}
+	if _, err := load(t, nil, map[string]string{"AGENTS_FILE": "a\x00b"}); err == nil || !strings.Contains(err.Error(), "AGENTS_FILE") {
+		t.Errorf("AGENTS_FILE with NUL: %v", err)
+	}
+}

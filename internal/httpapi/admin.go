@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/livekit-mock/livekit-mock/internal/admin"
+	"github.com/livekit-mock/livekit-mock/internal/agents/scripted"
 	"github.com/livekit-mock/livekit-mock/internal/journal"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 )
@@ -59,6 +60,7 @@ func (a *api) adminRoutes(e *gin.Engine, callers gin.HandlerFunc) {
 	g.POST("/events/wait", callers, body, a.handleAdminWait)
 	g.POST("/rooms/:room/participants", callers, body, a.handleAdminAddFake)
 	g.DELETE("/rooms/:room/participants/:identity", callers, a.handleAdminRemove)
+	g.POST("/rooms/:room/participants/:identity/say", callers, body, a.handleAdminSay)
 	g.POST("/faults", callers, body, a.handleAdminAddFault)
 	g.GET("/faults", callers, a.handleAdminListFaults)
 	g.DELETE("/faults", callers, a.handleAdminClearFaults)
@@ -464,6 +466,9 @@ func (a *api) fakeOf(c *gin.Context) (admin.Fake, error) {
 			return fk, newError(codeInvalidArgument, e.Error())
 		}
 	}
+	if fk.Agent, err = agentOf(body); err != nil {
+		return fk, err
+	}
 	tracks, err := body.objects("tracks")
 	if err != nil {
 		return fk, err
@@ -525,6 +530,43 @@ func (a *api) fakeOf(c *gin.Context) (admin.Fake, error) {
 	return fk, nil
 }
 
+// agentOf reads "kind" and "agent": a fake of kind agent runs the script in
+// "agent" (the built-in assistant's when there is none).
+func agentOf(body fields) (*scripted.Script, error) {
+	kind, _, err := body.str("kind")
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case "", "standard":
+		if body.has("agent") {
+			return nil, bad("agent", `needs "kind": "agent"`)
+		}
+		return nil, nil
+	case "agent":
+	default:
+		return nil, bad("kind", `must be "standard" or "agent"`)
+	}
+	raw, ok := body["agent"]
+	if !ok {
+		s := scripted.Builtin()
+		return &s, nil
+	}
+	s, err := scripted.Parse(raw)
+	var fe *scripted.FieldError
+	if errors.As(err, &fe) {
+		field := "agent"
+		if fe.Field != "" {
+			field += "." + fe.Field
+		}
+		return nil, bad(field, fe.Rule)
+	}
+	if err != nil {
+		return nil, bad("agent", "must be a script object")
+	}
+	return &s, nil
+}
+
 type adminTrack struct {
 	Sid    string `json:"sid"`
 	Kind   string `json:"kind"`
@@ -541,6 +583,7 @@ type adminParticipant struct {
 	Attributes map[string]string `json:"attributes"`
 	State      string            `json:"state"`
 	Dialect    string            `json:"dialect"`
+	Kind       string            `json:"kind,omitempty"`
 	JoinedAt   string            `json:"joinedAt"`
 	Tracks     []adminTrack      `json:"tracks"`
 }
@@ -548,7 +591,7 @@ type adminParticipant struct {
 func adminParticipantOf(p rooms.ParticipantInfo) adminParticipant {
 	out := adminParticipant{
 		Sid: p.Sid, Identity: p.Identity, Name: p.Name, Metadata: p.Metadata, Attributes: p.Attributes,
-		State: p.State.String(), Dialect: p.Dialect, JoinedAt: timestamp(p.JoinedAt), Tracks: []adminTrack{},
+		State: p.State.String(), Dialect: p.Dialect, Kind: p.Kind, JoinedAt: timestamp(p.JoinedAt), Tracks: []adminTrack{},
 	}
 	if out.Attributes == nil {
 		out.Attributes = map[string]string{}
@@ -571,6 +614,37 @@ func (a *api) handleAdminAddFake(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusCreated, gin.H{"room": fk.Room, "participant": adminParticipantOf(info)})
+}
+
+// handleAdminSay makes a scripted agent speak now.
+func (a *api) handleAdminSay(c *gin.Context) {
+	room, identity := c.Param("room"), c.Param("identity")
+	if err := a.Names.Room("room", room); err != nil {
+		abortError(c, codeInvalidArgument, err.Error())
+		return
+	}
+	if err := a.Names.Identity("identity", identity); err != nil {
+		abortError(c, codeInvalidArgument, err.Error())
+		return
+	}
+	text, has, err := bodyFields(c).str("text")
+	if err != nil {
+		renderError(c, err)
+		return
+	}
+	if !has || text == "" {
+		abortError(c, codeInvalidArgument, "text is required")
+		return
+	}
+	if err := a.Admin.Say(c.Request.Context(), room, identity, text); err != nil {
+		if errors.Is(err, admin.ErrNotAgent) {
+			abortError(c, codeInvalidArgument, "identity is not a scripted agent")
+			return
+		}
+		adminError(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"room": room, "identity": identity, "text": text})
 }
 
 func (a *api) handleAdminRemove(c *gin.Context) {

@@ -44,6 +44,12 @@ const (
 	// Several instances (SPEC §12): Redis lost and back.
 	TypeClusterDegraded = "cluster_degraded"
 	TypeClusterRestored = "cluster_restored"
+	// Scripted agents: what they heard and said, their state, RPC answered.
+	TypeAgentState       = "agent_state"
+	TypeAgentHeard       = "agent_heard"
+	TypeAgentSaid        = "agent_said"
+	TypeAgentInterrupted = "agent_interrupted"
+	TypeAgentRPC         = "agent_rpc"
 )
 
 // Types lists every entry type, for validating filters.
@@ -54,6 +60,7 @@ func Types() []string {
 		TypeTokenMinted, TypeTokenRefused, TypeRateLimited, TypeOriginRefused, TypeConnectionOpened,
 		TypeConnectionRefused, TypeConnectionClosed, TypeFaultApplied, TypeReset,
 		TypeClusterDegraded, TypeClusterRestored,
+		TypeAgentState, TypeAgentHeard, TypeAgentSaid, TypeAgentInterrupted, TypeAgentRPC,
 	}
 }
 

@@ -2,6 +2,7 @@ package rooms
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
 
@@ -16,7 +17,17 @@ type FakeRequest struct {
 	Name       string
 	Metadata   string
 	Attributes map[string]string
-	Tracks     []TrackRequest
+	Kind       string // the participant kind ("agent", ...); "" standard
+	// RoomSid, when set, joins only that room: not a room created since
+	// under the same name, and never a new one (ErrRoomNotFound).
+	RoomSid string
+	// Existing joins only a room that exists (ErrRoomNotFound otherwise).
+	Existing bool
+	Tracks   []TrackRequest
+	// OnEvent, when set, hears every event the fake receives (the join
+	// snapshot, others joining and leaving, tracks, data), under the same
+	// rules as OnMuted: the room's goroutine, no blocking.
+	OnEvent func(Event)
 	// OnMuted, when set, hears of each of the fake's tracks being muted or
 	// unmuted (RoomService, /__admin), on the room's goroutine: it must
 	// not block or call into the registry.
@@ -32,6 +43,7 @@ type FakeSink struct {
 	identity      string
 	onMuted       func(trackSid string, muted bool)
 	onUnpublished func(trackSid string)
+	onEvent       func(Event)
 	done          chan struct{}
 	once          sync.Once
 	mu            sync.Mutex
@@ -44,6 +56,9 @@ func NewFakeSink() *FakeSink { return &FakeSink{done: make(chan struct{})} }
 // Send accepts the event; a fake has nobody to show it to, but the mutes and
 // unpublications of its own tracks go to OnMuted and OnUnpublished.
 func (s *FakeSink) Send(ev Event) bool {
+	if s.onEvent != nil {
+		s.onEvent(ev)
+	}
 	if ev.Participant.Identity != s.identity {
 		return true
 	}
@@ -82,8 +97,8 @@ func (s *FakeSink) Reason() Reason {
 // A member with the same identity is replaced, as with any join.
 func (r *Registry) JoinFake(ctx context.Context, req FakeRequest) (*Member, *FakeSink, ParticipantInfo, error) {
 	sink := NewFakeSink()
-	sink.identity, sink.onMuted, sink.onUnpublished = req.Identity, req.OnMuted, req.OnUnpublished
-	m, err := r.Join(ctx, JoinRequest{
+	sink.identity, sink.onMuted, sink.onUnpublished, sink.onEvent = req.Identity, req.OnMuted, req.OnUnpublished, req.OnEvent
+	jr := JoinRequest{
 		Room:       req.Room,
 		Identity:   req.Identity,
 		Name:       req.Name,
@@ -91,9 +106,21 @@ func (r *Registry) JoinFake(ctx context.Context, req FakeRequest) (*Member, *Fak
 		Attributes: req.Attributes,
 		Permission: AllPermissions(),
 		Dialect:    DialectFake,
+		Kind:       req.Kind,
 		State:      StateActive,
-	}, sink)
-	if err != nil {
+	}
+	var (
+		m   *Member
+		jer error
+	)
+	err := r.withRoom(ctx, req.Room, req.RoomSid == "" && !req.Existing, func(st *roomState) {
+		if req.RoomSid != "" && st.sid != req.RoomSid {
+			jer = ErrRoomNotFound
+			return
+		}
+		m, jer = st.join(jr, sink)
+	})
+	if err = errors.Join(err, jer); err != nil {
 		return nil, nil, ParticipantInfo{}, err
 	}
 	for _, t := range req.Tracks {

@@ -185,7 +185,8 @@ type DataPacket struct {
 	Reliable     bool
 	// Kind is the LiveKit DataPacket kind ("user", "rpc_request",
 	// "stream_chunk", ...); "" means user data. Packets of other kinds reach
-	// only LiveKit-dialect members: the others cannot read them.
+	// LiveKit-dialect members and fakes (a scripted agent reads streams and
+	// RPC), not JSON ones: they cannot read them.
 	Kind string
 	// Nonce, 16 bytes (a UUID) or none, marks a user packet as one message:
 	// a nonce the room saw among its last NonceMemory packets makes the

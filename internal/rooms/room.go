@@ -696,7 +696,7 @@ func (h *Member) SendData(ctx context.Context, pkt DataPacket) error {
 			if o == m || (len(pkt.Destinations) > 0 && !slices.Contains(pkt.Destinations, o.info.Identity)) {
 				continue
 			}
-			if !pkt.IsUserData() && o.info.Dialect != DialectLiveKit {
+			if !pkt.IsUserData() && o.info.Dialect == DialectJSON {
 				continue
 			}
 			st.deliver(o, ev)

@@ -34,6 +34,7 @@ type route struct {
 	onSubscribed func()
 	notified     bool
 	downs        map[*Subscriber]*downTrack
+	listens      []*listener // server-side ears, kept while nothing publishes
 }
 
 // Permissions are a publisher's subscription rules (LiveKit's
@@ -130,7 +131,7 @@ func (f *Forwarder) routeFor(trackSID, publisherSID string) *route {
 
 // drop forgets a route nobody publishes or wants.
 func (f *Forwarder) drop(r *route) {
-	if r.src != nil || len(r.downs) > 0 {
+	if r.src != nil || len(r.downs) > 0 || len(r.listens) > 0 {
 		return
 	}
 	for s := range f.subs {
@@ -198,6 +199,7 @@ func (f *Forwarder) Publish(publisherSID, trackSID string, src *Source, onSubscr
 			f.unbind(r, &out)
 		}
 		r.src = src
+		src.setListens(r.listens)
 		r.onSubscribed = onSubscribed
 		r.notified = false
 		for s := range f.subs {

@@ -39,6 +39,8 @@ type Source struct {
 	onEnd   []func()
 	sid     string // the TR_ sid it was last published as
 
+	listens []*listener // copy on write, like downs: server-side ears (Forwarder.Listen)
+
 	packets atomic.Uint64                     // packets of the forwarded layer received
 	tap     atomic.Pointer[func(*rtp.Packet)] // tests: sees every received packet
 }
@@ -79,10 +81,13 @@ func (s *Source) write(pkt *rtp.Packet) {
 		(*tap)(pkt)
 	}
 	s.mu.RLock()
-	downs, muted := s.downs, s.muted
+	downs, muted, listens := s.downs, s.muted, s.listens
 	s.mu.RUnlock()
 	if muted {
 		return
+	}
+	for _, l := range listens {
+		l.fn(len(pkt.Payload))
 	}
 	for _, d := range downs {
 		d.write(pkt)

@@ -3,6 +3,9 @@
 import { request, describeFailure, listOf } from './api.js';
 import { $, el, setError, setStatus, fmtTime } from './dom.js';
 
+const CONVERSATION_LINES = 20;
+const AGENT_STATE = 'lk.agent.state';
+
 const dash = (v) => (v === undefined || v === null || v === '' ? '—' : String(v));
 
 export class RoomsView {
@@ -13,6 +16,8 @@ export class RoomsView {
     // Dialect and state of participants as the journal reported them at
     // join, for servers whose /api/rooms does not carry them.
     this.seen = new Map();
+    // Scripted agents' recent turns, by room and agent identity.
+    this.conversations = new Map();
     this.inflight = null;
     this.again = false;
     $('rooms-list').addEventListener('click', (ev) => {
@@ -22,13 +27,36 @@ export class RoomsView {
     $('rooms-refresh').addEventListener('click', () => this.refresh());
   }
 
-  /** Remembers dialect and state from participant_joined journal entries. */
+  /** Remembers dialect and state from participant_joined journal entries,
+   * and scripted agents' conversations from their agent_* entries. */
   note(e) {
+    if (e.type?.startsWith('agent_') && e.detail && e.room && e.identity) {
+      this.noteTurn(e);
+      return;
+    }
     if (e.type !== 'participant_joined' || !e.detail || !e.room || !e.identity) return;
     const key = `${e.room}\u0000${e.identity}`;
     this.seen.set(key, { dialect: e.detail.dialect, state: e.detail.state });
     if (this.seen.size > 5000) this.seen.delete(this.seen.keys().next().value);
     this.last = ''; // redraw with it even if /api/rooms did not change
+  }
+
+  /** Keeps the last CONVERSATION_LINES turns of a scripted agent. */
+  noteTurn(e) {
+    const d = e.detail;
+    let line = null;
+    if (e.type === 'agent_heard') line = { who: d.from, text: d.text, how: d.via };
+    else if (e.type === 'agent_said') line = { who: e.identity, text: d.text, how: d.greeting ? 'greeting' : 'said' };
+    else if (e.type === 'agent_interrupted') line = { who: e.identity, text: `${d.spoken ?? ''}…`, how: 'interrupted' };
+    if (!line) return;
+    const key = `${e.room}\u0000${e.identity}`;
+    const lines = this.conversations.get(key) ?? [];
+    lines.push(line);
+    if (lines.length > CONVERSATION_LINES) lines.shift();
+    this.conversations.delete(key);
+    this.conversations.set(key, lines);
+    if (this.conversations.size > 500) this.conversations.delete(this.conversations.keys().next().value);
+    this.last = '';
   }
 
   /** Fetches and redraws; calls made while one is in flight coalesce. */
@@ -87,7 +115,7 @@ export class RoomsView {
       node.append(el('p', { className: 'empty' }, 'Nobody here: the room closes after its timeout.'));
       return node;
     }
-    const rows = people.map((p) => this.participantRow(room, p));
+    const rows = people.flatMap((p) => [this.participantRow(room, p), this.conversationRow(room, p)].filter(Boolean));
     node.append(el('div', { className: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': `Participants of ${room.name}` },
       el('table', {},
         el('caption', { className: 'sr-only' }, `Participants of room ${room.name}`),
@@ -110,7 +138,9 @@ export class RoomsView {
       el('th', { scope: 'row', className: 'mono' }, dash(p.identity)),
       el('td', {}, dash(p.name)),
       el('td', {}, dash(p.dialect ?? noted.dialect)),
-      el('td', {}, dash(p.state ?? noted.state)),
+      el('td', {}, dash(p.state ?? noted.state),
+        p.attributes?.[AGENT_STATE] ? el('span', { className: 'badge agent-state', dataset: { agentState: p.attributes[AGENT_STATE] } },
+          `agent ${p.attributes[AGENT_STATE]}`) : null),
       el('td', { className: 'meta mono' }, dash(p.metadata)),
       el('td', {}, trackList),
       el('td', { title: p.joinedAt ?? '' }, p.joinedAt ? fmtTime(p.joinedAt) : '—'),
@@ -119,6 +149,18 @@ export class RoomsView {
         dataset: { remove: '1', room: room.name, identity: p.identity, key },
         'aria-label': `Remove ${p.identity} from ${room.name}`,
       }, 'Remove')));
+  }
+
+  /** The conversation of a scripted agent, under its row; null for others. */
+  conversationRow(room, p) {
+    if (!p.attributes?.[AGENT_STATE]) return null;
+    const lines = this.conversations.get(`${room.name}\u0000${p.identity}`) ?? [];
+    const body = lines.length === 0 ? el('span', { className: 'muted' }, 'No turns yet.')
+      : el('ol', { className: 'conversation', 'aria-label': `Conversation of ${p.identity}` },
+        ...lines.map((l) => el('li', { dataset: { how: l.how } },
+          el('span', { className: 'mono' }, `${dash(l.who)} (${l.how}): `), dash(l.text))));
+    return el('tr', { className: 'conversation-row', dataset: { conversation: p.identity } },
+      el('td', { colSpan: 8 }, body));
   }
 
   async remove(btn) {
