@@ -40,4 +40,17 @@ if [ -d internal/rooms ]; then
   bad=$(go list -f '{{join .Imports "\n"}}' ./internal/rooms | grep -E "^$mod/internal/|^net/http|gin-gonic|gorilla|golang-jwt|livekit/protocol|pion" | grep -vE "^$mod/internal/(ids|names)$" || true)
   if [ -n "$bad" ]; then echo "import rule: internal/rooms imports $bad"; fail=1; fi
 fi
+# The hub keeps its lock private: no file of signal but hub.go takes it or
+# touches the fields it guards (dialects use the hub's methods).
+bad=$(grep -nE '\bhub\.(mu|wg|sessions|shutting|total|perIP)\b' internal/signal/*.go | grep -v '^internal/signal/hub.go:' | grep -v '_test.go:' || true)
+for f in internal/signal/*.go; do
+  case $f in internal/signal/hub.go|*_test.go) continue ;; esac
+  if grep -q '^func (h \*Hub)' "$f" && grep -nE '\bh\.(mu|wg|sessions|shutting|total|perIP)\b' "$f" >/dev/null; then
+    bad="$bad $f: a Hub method outside hub.go takes its lock"
+  fi
+done
+if [ -n "$bad" ]; then echo "hub rule: only internal/signal/hub.go takes the hub's lock: $bad"; fail=1; fi
+# httpapi builds nothing with a lifetime: the builder (livekitmock) does.
+bad=$(grep -nE 'signal\.New(Hub|LiveKit|JSONDialect|JSONEndpoint|Endpoint)\(|rtc\.NewEngine\(|tokenservice\.New\(|metrics\.New\(|rooms\.NewRegistry\(' internal/httpapi/*.go | grep -v '_test.go:' || true)
+if [ -n "$bad" ]; then echo "builder rule: internal/httpapi constructs $bad"; fail=1; fi
 exit $fail

@@ -93,9 +93,7 @@ func (s *Session) applyConnectionFault() {
 // lost network would (RST where the platform allows).
 func (s *Session) abortConn() {
 	s.end(cause{leave: rooms.ReasonClosed, text: "aborted"})
-	s.hub.mu.Lock()
-	conn := s.conn
-	s.hub.mu.Unlock()
+	conn := s.hub.connOf(s)
 	if conn == nil {
 		return
 	}
@@ -193,12 +191,3 @@ func (h *Hub) EndAll(reason rooms.Reason) int {
 	return len(all)
 }
 
-func (h *Hub) snapshot() []*Session {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	all := make([]*Session, 0, len(h.sessions))
-	for s := range h.sessions {
-		all = append(all, s)
-	}
-	return all
-}

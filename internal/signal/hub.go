@@ -266,6 +266,50 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// hold lists a session that has no socket of its own, a LiveKit session
+// parked for a resume, so that shutdown ends it and waits for it like any
+// other; release unlists it. It fails once shutdown has begun.
+func (h *Hub) hold(s *Session) (release func(), ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.shutting {
+		return nil, false
+	}
+	h.sessions[s] = struct{}{}
+	h.wg.Add(1)
+	return func() {
+		h.mu.Lock()
+		delete(h.sessions, s)
+		h.mu.Unlock()
+		h.wg.Done()
+	}, true
+}
+
+// snapshot lists the sessions the hub holds now.
+func (h *Hub) snapshot() []*Session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	all := make([]*Session, 0, len(h.sessions))
+	for s := range h.sessions {
+		all = append(all, s)
+	}
+	return all
+}
+
+// setConn records the socket of a session once upgraded; connOf reads it
+// from another goroutine (a fault that aborts the connection).
+func (h *Hub) setConn(s *Session, conn *websocket.Conn) {
+	h.mu.Lock()
+	s.conn = conn
+	h.mu.Unlock()
+}
+
+func (h *Hub) connOf(s *Session) *websocket.Conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return s.conn
+}
+
 // IsWebSocketUpgrade reports whether r asks for a WebSocket upgrade
 // (Connection: upgrade and Upgrade: websocket).
 func IsWebSocketUpgrade(r *http.Request) bool { return websocket.IsWebSocketUpgrade(r) }

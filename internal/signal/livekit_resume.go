@@ -156,19 +156,9 @@ func (h *lkHandler) park(reason rooms.Reason) bool {
 	window := hub.opts.ResumeWindow
 	// The placeholder that stands for the parked session in the hub.
 	ps := newSession(context.Background(), hub, h.s.ip, nil, h.s.dialect)
-	hub.mu.Lock()
-	if hub.shutting {
-		hub.mu.Unlock()
+	unlist, ok := hub.hold(ps)
+	if !ok {
 		return false
-	}
-	hub.sessions[ps] = struct{}{}
-	hub.wg.Add(1)
-	hub.mu.Unlock()
-	unlist := func() {
-		hub.mu.Lock()
-		delete(hub.sessions, ps)
-		hub.mu.Unlock()
-		hub.wg.Done()
 	}
 	pk := &parkedSession{sid: m.Sid(), member: m, peer: h.peer, taken: make(chan struct{})}
 	key := keyOf(h.j.Grant)

@@ -194,9 +194,7 @@ func (s *Session) abort() {
 func (s *Session) run(conn *websocket.Conn) {
 	h := s.hub
 	lim := s.dialect.Limits()
-	s.hub.mu.Lock()
-	s.conn = conn
-	s.hub.mu.Unlock()
+	s.hub.setConn(s, conn)
 	if lim.ReadLimit > 0 {
 		conn.SetReadLimit(lim.ReadLimit)
 	}
