@@ -190,4 +190,3 @@ func (h *Hub) EndAll(reason rooms.Reason) int {
 	}
 	return len(all)
 }
-
