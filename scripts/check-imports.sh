@@ -40,4 +40,9 @@ if [ -d internal/rooms ]; then
   bad=$(go list -f '{{join .Imports "\n"}}' ./internal/rooms | grep -E "^$mod/internal/|^net/http|gin-gonic|gorilla|golang-jwt|livekit/protocol|pion" | grep -vE "^$mod/internal/(ids|names)$" || true)
   if [ -n "$bad" ]; then echo "import rule: internal/rooms imports $bad"; fail=1; fi
 fi
+# agents: dispatch semantics without a transport.
+if [ -d internal/agents ]; then
+  bad=$(go list -f '{{join .Imports "\n"}}' ./internal/agents | grep -E "^net/http|gin-gonic|gorilla|livekit/protocol|pion|go-redis" || true)
+  if [ -n "$bad" ]; then echo "import rule: internal/agents imports $bad"; fail=1; fi
+fi
 exit $fail

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/livekit-mock/livekit-mock/internal/admin"
+	"github.com/livekit-mock/livekit-mock/internal/agents"
 	"github.com/livekit-mock/livekit-mock/internal/auth"
 	"github.com/livekit-mock/livekit-mock/internal/cluster"
 	"github.com/livekit-mock/livekit-mock/internal/config"
@@ -74,6 +75,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// figures is set below, before the server starts and so before any room
 	// event; the registry's observer and the gauges need each other.
 	var figures *metrics.Metrics
+	// dispatcher (LiveKit Agents) is set below too, before any room event:
+	// it observes the rooms and removes agents from them.
+	var dispatcher *agents.Dispatcher
 	// Webhooks (WEBHOOK_URLS) see every room event; delivery has its own
 	// workers and never blocks a room.
 	hooks := webhook.New(webhook.Options{URLs: cfg.WebhookURLs, APIKey: cfg.WebhookAPIKey,
@@ -94,6 +98,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			rooms.ObserverFunc(func(ev rooms.Event) { figures.RoomEvent(ev.Kind.String()) }),
 			hooks,
 			admin.Observer(jour),
+			rooms.ObserverFunc(func(ev rooms.Event) { dispatcher.Observe(ev) }),
 		),
 		EmptyTimeout:     cfg.RoomEmptyTimeout,
 		DepartureTimeout: cfg.RoomDepartureTimeout,
@@ -120,6 +125,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	figures = metrics.New(metrics.Options{Now: now, Version: version, Mode: cfg.Environment,
 		Rooms: registry.Counts, Connections: hub.Connections})
 	issuer, verifier := auth.NewIssuer(cfg.APIKey, cfg.APISecret, now), auth.NewVerifier(cfg.Keys, now)
+	dispatcher = agents.New(agents.Options{Minter: issuer, Rooms: registry, Journal: jour, IDs: idgen, Now: now,
+		Logger: log, Production: cfg.Production()})
 	tokens := tokenservice.New(tokenservice.Options{
 		Minter: issuer, Verifier: verifier, Names: policy, WSURL: cfg.WSURL,
 		DefaultTTL:  time.Duration(cfg.JWTExpiryHours) * time.Hour,
@@ -128,8 +135,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	})
 	sigState := &signalState{hub: hub, max: cfg.RTCMaxConnections}
 
+	nodeID := idgen.NodeID()
+	agentWorkers := httpapi.AgentHandler(httpapi.AgentDeps{Hub: hub, Verifier: verifier, Dispatcher: dispatcher,
+		NodeID: nodeID, Now: now, Logger: log})
 	livekit := httpapi.LiveKitHandler(httpapi.LiveKitDeps{Hub: hub, Verifier: verifier, Config: cfg, Logger: log,
-		Registry: registry, Engine: engine, Now: now, NodeID: idgen.NodeID()})
+		Registry: registry, Engine: engine, Now: now, NodeID: nodeID})
 
 	var mintLimiter, serviceLimiter ratelimit.Limiter = ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
 		ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now)
@@ -141,7 +151,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	adm := admin.New(admin.Options{Registry: registry, Journal: jour, Faults: faults, Sessions: hub,
 		Limiters: []admin.Resetter{mintLimiter, serviceLimiter}, Stats: figures, Logger: log,
-		Media: engine.Forwarder()})
+		Media: engine.Forwarder(), Agents: dispatcher})
 
 	handler := httpapi.New(httpapi.Deps{
 		Config:         cfg,
@@ -156,6 +166,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Hub:            hub,
 		LiveKit:        livekit,
 		RoomService:    roomservice.New(registry, roomservice.Options{}),
+		AgentDispatch:  roomservice.NewDispatchService(registry, dispatcher),
+		Agent:          agentWorkers,
 		Names:          policy,
 		Now:            now,
 		Started:        started,
@@ -177,6 +189,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	srv.OnShutdown("rtc engine", func(context.Context) { _ = engine.Close() })
 	srv.OnShutdown("rooms", func(context.Context) { registry.Close() })
+	// After the rooms: their ends are the jobs' ends.
+	srv.OnShutdown("agent dispatch", func(context.Context) { dispatcher.Close() })
 	if shared != nil { // leaves the directory at once rather than after its TTL
 		srv.OnShutdown("cluster", func(ctx context.Context) { _ = shared.Close(ctx) })
 	}
@@ -192,6 +206,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			_ = ln.Close()
 			_ = engine.Close()
 			registry.Close()
+			dispatcher.Close()
 			_ = shared.Close(ctx)
 			return exitError{code: 2, msg: "livekit-mock: " + err.Error()}
 		}

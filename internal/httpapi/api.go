@@ -70,6 +70,10 @@ type Deps struct {
 
 	// RoomService answers the Twirp RoomService (twirp.go); nil: no /twirp routes.
 	RoomService *roomservice.Service
+	// AgentDispatch answers the Twirp AgentDispatchService; nil: bad_route.
+	AgentDispatch *roomservice.DispatchService
+	// Agent serves LiveKit Agents workers on GET /agent (AgentHandler); nil: 404.
+	Agent gin.HandlerFunc
 
 	// Test control (SPEC §10; admin.go): the /__admin API when
 	// Config.AdminAPI is on, the HTTP fault rules, and the journal fed by the

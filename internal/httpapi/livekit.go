@@ -8,10 +8,13 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/livekit/protocol/livekit"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/livekit-mock/livekit-mock/internal/auth"
 	"github.com/livekit-mock/livekit-mock/internal/config"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
+	"github.com/livekit-mock/livekit-mock/internal/roomservice"
 	"github.com/livekit-mock/livekit-mock/internal/rtc"
 	"github.com/livekit-mock/livekit-mock/internal/signal"
 	"github.com/livekit-mock/livekit-mock/internal/signal/pbwire"
@@ -142,7 +145,8 @@ func LiveKitHandler(d LiveKitDeps) gin.HandlerFunc {
 			return
 		}
 		g := grantOf(claims)
-		join := signal.LiveKitJoin{Grant: *g, Kind: claims.Kind, Params: params, Refresh: refresher(cfg, claims, now)}
+		join := signal.LiveKitJoin{Grant: *g, Kind: claims.Kind, Params: params, Refresh: refresher(cfg, claims, now),
+			RoomAgents: tokenRoomAgents(claims, log)}
 		err = d.Hub.Serve(c.Writer, r, signal.Request{Admission: adm, Dialect: lk.Dialect(join), Grant: g})
 		switch {
 		case err == nil, signal.IsHandshakeError(err):
@@ -151,6 +155,26 @@ func LiveKitHandler(d LiveKitDeps) gin.HandlerFunc {
 			refuseAdmissionPlain(err, refuse)
 		}
 	}
+}
+
+// tokenRoomAgents are the agents of the token's roomConfig (LiveKit's
+// RoomConfiguration JSON), for a room the join creates; nil when it lists
+// none. A roomConfig that does not parse is ignored, with a warning.
+func tokenRoomAgents(c *auth.Claims, log *slog.Logger) []rooms.AgentDispatch {
+	if len(c.RoomConfig) == 0 {
+		return nil
+	}
+	var rc livekit.RoomConfiguration
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(c.RoomConfig, &rc); err != nil {
+		log.Warn("token roomConfig ignored: it is not a LiveKit RoomConfiguration", "identity", c.Identity, "err", err)
+		return nil
+	}
+	list := rc.GetAgents()
+	if len(list) > roomservice.MaxRoomAgents {
+		log.Warn("token roomConfig agents cut", "identity", c.Identity, "agents", len(list), "kept", roomservice.MaxRoomAgents)
+		list = list[:roomservice.MaxRoomAgents]
+	}
+	return roomAgents(list)
 }
 
 func refuseHTTP(c *gin.Context, err error, refuse func(int, string)) {

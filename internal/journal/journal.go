@@ -44,6 +44,13 @@ const (
 	// Several instances (SPEC §12): Redis lost and back.
 	TypeClusterDegraded = "cluster_degraded"
 	TypeClusterRestored = "cluster_restored"
+	// Agents (SPEC §13): workers and the jobs that put agents into rooms.
+	TypeAgentWorkerRegistered = "agent_worker_registered"
+	TypeAgentWorkerLeft       = "agent_worker_left"
+	TypeAgentJobOffered       = "agent_job_offered"
+	TypeAgentJobAssigned      = "agent_job_assigned"
+	TypeAgentJobEnded         = "agent_job_ended"
+	TypeAgentJobFailed        = "agent_job_failed"
 )
 
 // Types lists every entry type, for validating filters.
@@ -54,6 +61,8 @@ func Types() []string {
 		TypeTokenMinted, TypeTokenRefused, TypeRateLimited, TypeOriginRefused, TypeConnectionOpened,
 		TypeConnectionRefused, TypeConnectionClosed, TypeFaultApplied, TypeReset,
 		TypeClusterDegraded, TypeClusterRestored,
+		TypeAgentWorkerRegistered, TypeAgentWorkerLeft, TypeAgentJobOffered, TypeAgentJobAssigned,
+		TypeAgentJobEnded, TypeAgentJobFailed,
 	}
 }
 
