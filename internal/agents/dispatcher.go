@@ -271,10 +271,14 @@ func (d *Dispatcher) Observe(ev rooms.Event) {
 		}
 		ra.room.NumParticipants = max(0, ra.room.NumParticipants-1)
 		delete(ra.published, ev.Participant.Identity)
+		why := EndAgentLeft
+		if ev.Reason == rooms.ReasonRoomDeleted || ev.Reason == rooms.ReasonServerShutdown {
+			why = EndRoomClosed // the room is closing: its members leave first
+		}
 		for _, dp := range ra.dispatches {
 			for _, j := range dp.jobs {
 				if !j.ended && j.Identity == ev.Participant.Identity {
-					d.endLocked(j, EndAgentLeft, JobFailed, "agent worker left the room", true)
+					d.endLocked(j, why, JobFailed, "agent worker left the room", true)
 				}
 			}
 		}
