@@ -434,6 +434,8 @@ func (d *Dispatcher) pickLocked(j *job, tried map[*worker]bool) (w *worker, over
 		cands = append(cands, w)
 		total += max(0, 1-w.Load)
 	}
+	// A fixed order, so that the draw alone decides (map order would not).
+	slices.SortFunc(cands, func(a, b *worker) int { return cmp.Compare(a.ID, b.ID) })
 	switch {
 	case len(cands) == 0 && len(tried) > 0:
 		return nil, false, FailAllDeclined
