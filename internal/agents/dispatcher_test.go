@@ -28,7 +28,11 @@ func (c *fakeConn) Assign(j Job, tok string) {
 	c.assigned, c.tokens = append(c.assigned, j), append(c.tokens, tok)
 	c.mu.Unlock()
 }
-func (c *fakeConn) Terminate(id string) { c.mu.Lock(); c.terminated = append(c.terminated, id); c.mu.Unlock() }
+func (c *fakeConn) Terminate(id string) {
+	c.mu.Lock()
+	c.terminated = append(c.terminated, id)
+	c.mu.Unlock()
+}
 
 func (c *fakeConn) lastOffer(t *testing.T) Job {
 	t.Helper()
