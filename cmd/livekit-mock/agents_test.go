@@ -226,6 +226,27 @@ func TestAgentDispatchEndToEnd(t *testing.T) {
 		claims.Identity != "agent-"+job.Id || claims.Attributes["lk.agent.name"] != "" {
 		t.Fatalf("agent token: %+v %v", claims, err)
 	}
+	// The test-control API and /metrics know the worker and its job.
+	var view struct {
+		Workers []struct {
+			ID   string
+			Jobs int
+		}
+		Rooms []struct {
+			Room       string
+			Dispatches []struct {
+				Jobs []struct{ ID, Status, Worker string }
+			}
+		}
+	}
+	getJSON(t, base+"/__admin/agents", &view)
+	if len(view.Workers) != 2 || len(view.Rooms) != 2 || view.Rooms[0].Room != "auto" ||
+		view.Rooms[0].Dispatches[0].Jobs[0].ID != job.Id || view.Rooms[0].Dispatches[0].Jobs[0].Status != "running" {
+		t.Fatalf("/__admin/agents: %+v", view)
+	}
+	if m := getText(t, base+"/metrics"); !strings.Contains(m, "livekit_mock_agent_workers 2") || !strings.Contains(m, "livekit_mock_agent_jobs 1") {
+		t.Fatal("/metrics lacks the agent gauges")
+	}
 	st, list := twirp(t, base, "AgentDispatchService", "ListDispatch", "auto", map[string]any{"room": "auto"})
 	ds, _ := list["agent_dispatches"].([]any)
 	if st != 200 || len(ds) != 1 {
@@ -284,6 +305,29 @@ func TestAgentDispatchEndToEnd(t *testing.T) {
 	if left := waitJournal(t, base, "agent_worker_left", ""); left["detail"].(map[string]any)["worker"] != named.id {
 		t.Fatalf("agent_worker_left: %v", left)
 	}
+}
+
+func getJSON(t *testing.T, u string, v any) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(v) != nil {
+		t.Fatalf("GET %s: %d", u, resp.StatusCode)
+	}
+}
+
+func getText(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 // waitJournal waits for a journal entry through the test-control wait API.

@@ -122,11 +122,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("RTC_UDP_PORT %d: %w", cfg.RTCUDPPort, err)
 	}
 
-	figures = metrics.New(metrics.Options{Now: now, Version: version, Mode: cfg.Environment,
-		Rooms: registry.Counts, Connections: hub.Connections})
 	issuer, verifier := auth.NewIssuer(cfg.APIKey, cfg.APISecret, now), auth.NewVerifier(cfg.Keys, now)
 	dispatcher = agents.New(agents.Options{Minter: issuer, Rooms: registry, Journal: jour, IDs: idgen, Now: now,
 		Logger: log, Production: cfg.Production()})
+	figures = metrics.New(metrics.Options{Now: now, Version: version, Mode: cfg.Environment,
+		Rooms: registry.Counts, Connections: hub.Connections, Agents: dispatcher.Counts})
 	tokens := tokenservice.New(tokenservice.Options{
 		Minter: issuer, Verifier: verifier, Names: policy, WSURL: cfg.WSURL,
 		DefaultTTL:  time.Duration(cfg.JWTExpiryHours) * time.Hour,
@@ -168,6 +168,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		RoomService:    roomservice.New(registry, roomservice.Options{}),
 		AgentDispatch:  roomservice.NewDispatchService(registry, dispatcher),
 		Agent:          agentWorkers,
+		Agents:         dispatcher,
 		Names:          policy,
 		Now:            now,
 		Started:        started,

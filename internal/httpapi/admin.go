@@ -59,6 +59,9 @@ func (a *api) adminRoutes(e *gin.Engine, callers gin.HandlerFunc) {
 	g.GET("/faults", callers, a.handleAdminListFaults)
 	g.DELETE("/faults", callers, a.handleAdminClearFaults)
 	g.DELETE("/faults/:id", callers, a.handleAdminDeleteFault)
+	if a.Agents != nil {
+		g.GET("/agents", callers, a.handleAdminAgents) // agents_admin.go
+	}
 }
 
 // adminBody is jsonBody with a 64 KiB cap, except that a request with no

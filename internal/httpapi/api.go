@@ -72,6 +72,8 @@ type Deps struct {
 	RoomService *roomservice.Service
 	// AgentDispatch answers the Twirp AgentDispatchService; nil: bad_route.
 	AgentDispatch *roomservice.DispatchService
+	// Agents feeds GET /__admin/agents (workers, dispatches, jobs); nil: no route.
+	Agents AgentsView
 	// Agent serves LiveKit Agents workers on GET /agent (AgentHandler); nil: 404.
 	Agent gin.HandlerFunc
 
