@@ -346,3 +346,35 @@ func waitJournal(t *testing.T, base, typ, room string) map[string]any {
 	}
 	return e
 }
+
+func TestAgentJobsEndOnResetWorkersStay(t *testing.T) {
+	base, _, stop := startServe(t, nil)
+	defer stop()
+	w := dialWorker(t, base, "")
+	if st, _ := twirp(t, base, "RoomService", "CreateRoom", "", map[string]any{"name": "r"}); st != 200 {
+		t.Fatal(st)
+	}
+	job := w.next().GetAvailability().GetJob()
+	w.answer(job.Id, true)
+	if w.next().GetAssignment() == nil {
+		t.Fatal("no assignment")
+	}
+	resp, err := http.Post(base+"/__admin/reset", "application/json", strings.NewReader(`{"what":["rooms"]}`))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("reset: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	if term := w.next().GetTermination(); term.GetJobId() != job.Id {
+		t.Fatalf("termination: %v", term)
+	}
+	if ev := waitJournal(t, base, "agent_job_ended", "r"); ev["detail"].(map[string]any)["reason"] != "reset" {
+		t.Fatalf("journal: %v", ev)
+	}
+	// The worker is still registered: the next room is offered to it.
+	if st, _ := twirp(t, base, "RoomService", "CreateRoom", "", map[string]any{"name": "r2"}); st != 200 {
+		t.Fatal(st)
+	}
+	if job2 := w.next().GetAvailability().GetJob(); job2.GetRoom().GetName() != "r2" {
+		t.Fatalf("offer after reset: %v", job2)
+	}
+}
