@@ -24,7 +24,7 @@ const (
 	reasonAgentMalformed  = "malformed WorkerMessage"
 	reasonAgentRegister   = "register first"
 	reasonAgentTwice      = "already registered"
-	reasonAgentTimeout    = "no register within 10 s"
+	reasonAgentTimeout    = "no register in time"
 	reasonAgentJobType    = "unknown job type"
 	reasonAgentUnavail    = "agent dispatch is closed"
 )
