@@ -174,6 +174,17 @@ func TestAgentEndpointRefusals(t *testing.T) {
 		}
 		conn.Close()
 	}
+	// Refusals are journaled like /rtc's.
+	if ev := waitJournal(t, base, "connection_refused", ""); ev["detail"].(map[string]any)["route"] != "/agent" {
+		t.Fatalf("journal: %v", ev)
+	}
+	// Workers are servers: an Origin header changes nothing (the token is the check).
+	h := http.Header{"Origin": {"http://elsewhere.example"}, "Authorization": {"Bearer " + tok}}
+	conn, resp, err := websocket.DefaultDialer.Dial(wsURL(base)+"/agent", h)
+	if err != nil {
+		t.Fatalf("upgrade with an Origin: %v %v", err, resp)
+	}
+	conn.Close()
 	// The server still serves workers.
 	dialWorker(t, base, "")
 }

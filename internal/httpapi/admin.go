@@ -730,7 +730,7 @@ func journalHTTP(j *journal.Journal) gin.HandlerFunc {
 					j.Record(journal.TypeTokenRefused, "", "", map[string]any{"route": path, "code": code, "ip": c.ClientIP()})
 				}
 			}
-		case group == groupRTC && status >= 400:
+		case (group == groupRTC || group == groupAgent) && status >= 400:
 			j.Record(journal.TypeConnectionRefused, "", "", map[string]any{"route": path, "status": status, "ip": c.ClientIP()})
 		}
 	}

@@ -29,6 +29,7 @@ const (
 	groupAdmin = "admin"
 	groupTwirp = "twirp"
 	groupRTC   = "rtc"
+	groupAgent = "agent"
 	groupPage  = "page"
 )
 
@@ -46,6 +47,8 @@ func groupOf(path string) string {
 		return groupTwirp
 	case path == "/rtc" || strings.HasPrefix(path, "/rtc/"):
 		return groupRTC
+	case path == "/agent":
+		return groupAgent
 	case path == "/" || strings.HasPrefix(path, "/dashboard/"):
 		return groupPage
 	}
@@ -105,7 +108,7 @@ func requestLog(log *slog.Logger) gin.HandlerFunc {
 func handlerDeadline() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		switch groupOf(c.Request.URL.Path) {
-		case groupRTC, groupAdmin:
+		case groupRTC, groupAgent, groupAdmin:
 			// WebSockets, SSE and long polls manage their own deadlines.
 		default:
 			_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(15 * time.Second))
@@ -188,8 +191,9 @@ func (p *originPolicy) handler() gin.HandlerFunc {
 		r := c.Request
 		origin := r.Header.Get("Origin")
 		switch groupOf(r.URL.Path) {
-		case groupOps, groupRTC:
-			// Monitoring sends no Origin; /rtc applies RTC_ALLOWED_ORIGINS itself.
+		case groupOps, groupRTC, groupAgent:
+			// Monitoring sends no Origin; /rtc applies RTC_ALLOWED_ORIGINS
+			// itself; agent workers are servers (their token is the check).
 			c.Next()
 			return
 		case groupTwirp:
