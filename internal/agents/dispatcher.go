@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -173,8 +174,13 @@ func (d *Dispatcher) Register(conn Conn, r Registration) (*Worker, error) {
 func (h *Worker) ID() string { return h.w.ID }
 
 // Update records the worker's status and load (UpdateWorkerStatus); a nil
-// status keeps the current one.
+// status keeps the current one. A load that is not a number counts as 1
+// (busy), a negative one as 0.
 func (h *Worker) Update(status *WorkerStatus, load float64) {
+	if math.IsNaN(load) {
+		load = 1
+	}
+	load = max(load, 0)
 	d := h.d
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -2,6 +2,7 @@ package agents
 
 import (
 	"context"
+	"math"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -314,6 +315,22 @@ func TestWeightsFollowLoad(t *testing.T) {
 		}
 		if first != 100 {
 			t.Fatalf("the worker at load 0.5 got %d of 300 draws", first)
+		}
+	})
+}
+
+func TestNaNLoadCountsAsBusy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, Options{Production: true})
+		w, c := f.register(t, "")
+		w.Update(nil, math.NaN())
+		f.d.Observe(roomStarted("r", "RM_1"))
+		synctest.Wait()
+		if n, _, _ := c.counts(); n != 0 {
+			t.Fatal("a worker reporting a NaN load was offered a job in production")
+		}
+		if failed := f.journal.find("agent_job_failed", "r"); len(failed) != 1 || failed[0].detail["reason"] != FailNoCapacity {
+			t.Fatalf("journal: %+v", failed)
 		}
 	})
 }
