@@ -302,6 +302,11 @@ func (d *Dispatcher) roomStartedLocked(ev rooms.Event) {
 	if ri == nil {
 		return
 	}
+	if old := d.rooms[ri.Name]; old != nil {
+		// A room of that name closed and its end is not told yet: the
+		// registry forgets a closing room before announcing its close.
+		d.endRoomLocked(old, EndRoomClosed, true)
+	}
 	ra := &roomAgents{room: Room{Name: ri.Name, Sid: ri.Sid, Metadata: ri.Metadata, CreatedAt: ri.CreatedAt,
 		EmptyTimeout: ri.EmptyTimeout, DepartureTimeout: ri.DepartureTimeout, NumParticipants: len(ri.Participants)},
 		published: map[string]bool{}}
@@ -472,7 +477,11 @@ func (d *Dispatcher) failLocked(j *job, why string) {
 	detail := d.jobDetail(j)
 	detail["reason"] = why
 	d.record(journal.TypeAgentJobFailed, j.Room.Name, "", detail)
-	d.log.Info("agent job found no worker", "room", j.Room.Name, "agent_name", j.AgentName, "job", j.ID, "reason", why)
+	level := slog.LevelInfo
+	if why == FailNoWorker {
+		level = slog.LevelDebug // every room of a server without workers
+	}
+	d.log.Log(context.Background(), level, "agent job found no worker", "room", j.Room.Name, "agent_name", j.AgentName, "job", j.ID, "reason", why)
 }
 
 func (d *Dispatcher) assignLocked(j *job, w *worker, a Answer) {

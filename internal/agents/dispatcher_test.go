@@ -411,6 +411,20 @@ func TestTerminations(t *testing.T) {
 			}
 		})
 	})
+	t.Run("a new room of the same name starts before the old one's close is told", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			f := newFixture(t, Options{})
+			_, c, job := assigned(t, f)
+			f.d.Observe(roomStarted("r", "RM_2"))
+			if _, _, n := c.counts(); n != 1 || c.terminated[0] != job.ID {
+				t.Fatalf("terminated: %v", c.terminated)
+			}
+			f.d.Observe(rooms.Event{Kind: rooms.EventRoomClosed, RoomName: "r", RoomSid: "RM_1"})
+			if list := f.d.ListDispatch("r", ""); len(list) != 1 || len(list[0].Jobs) != 0 {
+				t.Fatalf("the new room's dispatches: %+v", list)
+			}
+		})
+	})
 	t.Run("dispatch deleted: terminated, removed 3 s later", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			f := newFixture(t, Options{})
