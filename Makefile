@@ -27,7 +27,12 @@ interop/node_modules: interop/package.json interop/package-lock.json
 	cd interop && npm ci --no-audit --no-fund
 	touch interop/node_modules
 
-interop-deps: interop/node_modules
+# The LiveKit Agents worker of agents.test.mjs has its own pinned install.
+interop/agents/node_modules: interop/agents/package.json interop/agents/package-lock.json
+	cd interop/agents && npm ci --no-audit --no-fund
+	touch interop/agents/node_modules
+
+interop-deps: interop/node_modules interop/agents/node_modules
 
 test-interop: build interop-deps ## SDK interop tests (Node 20; Chromium for browser tests)
 	cd interop && LIVEKIT_MOCK_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 --test-timeout=120000

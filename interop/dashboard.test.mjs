@@ -18,6 +18,7 @@ import { chromium } from 'playwright-core';
 import {
   AudioSource, LocalAudioTrack, Room, TrackPublishOptions, TrackSource, dispose,
 } from '@livekit/rtc-node';
+import { ServerMessage, WorkerMessage } from '@livekit/protocol';
 import { binaryPath, freeTcpPort, freeUdpPort, startServer } from './lib/server.mjs';
 import { sdkToken, within } from './lib/livekit.mjs';
 
@@ -170,7 +171,7 @@ describe('dashboard in Chromium', { skip }, () => {
     assert.equal(res.status(), 200);
     assert.match(res.headers()['content-security-policy'], /script-src 'self'/);
     assert.equal(await page.title(), 'livekit-mock dashboard');
-    for (const name of ['Server', 'Counters', 'Rooms', 'Journal', 'Mint a token', 'Test control']) {
+    for (const name of ['Server', 'Counters', 'Rooms', 'Agents', 'Journal', 'Mint a token', 'Test control']) {
       await page.getByRole('heading', { name, exact: true }).waitFor({ timeout: WAIT_MS });
     }
     await page.locator('#srv-version', { hasText: /^\d+\.\d+\.\d+$/ }).waitFor({ timeout: WAIT_MS });
@@ -207,6 +208,27 @@ describe('dashboard in Chromium', { skip }, () => {
     await page.screenshot({ path: join(SHOTS, 'dashboard-1280x800.png') });
     if (process.env.UPDATE_DOC_SHOT) await page.screenshot({ path: DOC_SHOT });
     await page.screenshot({ path: join(SHOTS, 'dashboard-1280-full.png'), fullPage: true });
+    assertClean();
+  });
+
+  test('the Agents panel lists a worker and the dispatches of a room', async () => {
+    // A worker speaking the protobuf protocol of /agent, registered as "dash-agent".
+    const ws = new WebSocket(`${srv.wsUrl}/agent`, {
+      headers: { authorization: `Bearer ${await sdkToken('worker', '', { grants: { agent: true } })}` },
+    });
+    const first = new Promise((ok, fail) => { ws.once('message', (d) => ok(ServerMessage.fromBinary(d))); ws.once('error', fail); });
+    await new Promise((ok, fail) => { ws.once('open', ok); ws.once('error', fail); });
+    ws.send(new WorkerMessage({ message: { case: 'register', value: { agentName: 'dash-agent' } } }).toBinary());
+    const reg = await within(first, WAIT_MS, 'register answer');
+    assert.equal(reg.message.case, 'register');
+    const workerId = reg.message.value.workerId;
+    const row = page.locator(`#agents-workers-body tr[data-worker="${workerId}"]`);
+    await row.waitFor({ timeout: WAIT_MS });
+    assert.match(await row.innerText(), /dash-agent\s+room\s+available/);
+    // The room of the JSON clients got LiveKit's default dispatch (unnamed agent, no worker for it).
+    await page.locator(`#agents-rooms [data-room="${ROOM}"] li[data-dispatch]`, { hasText: '(unnamed)' }).waitFor({ timeout: WAIT_MS });
+    ws.close();
+    await row.waitFor({ state: 'detached', timeout: WAIT_MS });
     assertClean();
   });
 

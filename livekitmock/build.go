@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/livekit-mock/livekit-mock/internal/admin"
+	"github.com/livekit-mock/livekit-mock/internal/agents"
 	"github.com/livekit-mock/livekit-mock/internal/auth"
 	"github.com/livekit-mock/livekit-mock/internal/cluster"
 	"github.com/livekit-mock/livekit-mock/internal/config"
@@ -84,6 +85,9 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 	// event; the registry's observer and the gauges need each other.
 	var figures *metrics.Metrics
 	var defaultAgent rooms.Observer
+	// dispatcher (LiveKit Agents) is set below too, before any room event:
+	// it observes the rooms and removes agents from them.
+	var dispatcher *agents.Dispatcher
 	// Webhooks (WEBHOOK_URLS) see every room event; delivery has its own
 	// workers and never blocks a room.
 	hooks := webhook.New(webhook.Options{URLs: cfg.WebhookURLs, APIKey: cfg.WebhookAPIKey,
@@ -110,6 +114,7 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 					defaultAgent.Observe(ev)
 				}
 			}),
+			rooms.ObserverFunc(func(ev rooms.Event) { dispatcher.Observe(ev) }),
 		),
 		EmptyTimeout:     cfg.RoomEmptyTimeout,
 		DepartureTimeout: cfg.RoomDepartureTimeout,
@@ -143,9 +148,11 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 		return nil, fmt.Errorf("RTC_UDP_PORT %d: %w", cfg.RTCUDPPort, err)
 	}
 
-	figures = metrics.New(metrics.Options{Now: now, Version: version, Mode: cfg.Environment,
-		Rooms: registry.Counts, Connections: hub.Connections})
 	issuer, verifier := auth.NewIssuer(cfg.APIKey, cfg.APISecret, now), auth.NewVerifier(cfg.Keys, now)
+	dispatcher = agents.New(agents.Options{Minter: issuer, Rooms: registry, Journal: jour, IDs: idgen, Now: now,
+		Logger: log, Production: cfg.Production()})
+	figures = metrics.New(metrics.Options{Now: now, Version: version, Mode: cfg.Environment,
+		Rooms: registry.Counts, Connections: hub.Connections, Agents: dispatcher.Counts})
 	tokens := tokenservice.New(tokenservice.Options{
 		Minter: issuer, Verifier: verifier, Names: policy, WSURL: cfg.WSURL,
 		DefaultTTL:  time.Duration(cfg.JWTExpiryHours) * time.Hour,
@@ -154,6 +161,7 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 	})
 	sigState := &signalState{hub: hub, max: cfg.RTCMaxConnections}
 
+	nodeID := idgen.NodeID()
 	// /rtc: each dialect owns its checks before the upgrade and its
 	// sessions after it; the LiveKit dialect's resume table is closed below.
 	var ice []pbwire.ICEServer
@@ -161,7 +169,7 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 		ice = []pbwire.ICEServer{{URLs: cfg.ICEServers}}
 	}
 	livekit := signal.NewLiveKit(signal.LiveKitOptions{
-		Registry: registry, Engine: engine, ICEServers: ice, Server: pbwire.ServerInfo{NodeID: idgen.NodeID()},
+		Registry: registry, Engine: engine, ICEServers: ice, Server: pbwire.ServerInfo{NodeID: nodeID},
 		Now: now, Logger: log, Hub: hub, Verifier: verifier, Keys: cfg.Keys, Origins: cfg.RTCAllowedOrigins,
 		DataDropped: func(kind string) { figures.DataDropped(kind) },
 	})
@@ -176,6 +184,8 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 	rtcEndpoint := signal.NewEndpoint(signal.NewJSONEndpoint(signal.JSONEndpointOptions{
 		JSONOptions: jsonOpts, Hub: hub, Verifier: verifier, Origins: cfg.RTCAllowedOrigins, Logger: log,
 	}), livekit)
+	agentWorkers := signal.NewAgentEndpoint(hub, verifier, signal.AgentOptions{Dispatcher: dispatcher,
+		Server: pbwire.ServerInfo{NodeID: nodeID}, Now: now, Logger: log})
 
 	var mintLimiter, serviceLimiter ratelimit.Limiter = ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
 		ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now)
@@ -188,7 +198,7 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 	adm := admin.New(admin.Options{Registry: registry, Journal: jour, Faults: faults, Sessions: hub,
 		Limiters: []admin.Resetter{mintLimiter, serviceLimiter}, Stats: figures, Logger: log,
 		Media: engine.Forwarder(), MediaDir: cfg.AdminMediaDir, Wire: agentWire{}, Voices: agentVoices{engine.Forwarder()},
-		Catalog: catalog, DefaultAgent: cfg.AgentDefault})
+		Catalog: catalog, DefaultAgent: cfg.AgentDefault, Agents: dispatcher})
 	defaultAgent = adm.DefaultAgentObserver()
 
 	handler := httpapi.New(httpapi.Deps{
@@ -205,6 +215,9 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 		Hub:            hub,
 		RTC:            rtcEndpoint,
 		RoomService:    roomservice.New(registry, roomservice.Options{}),
+		AgentDispatch:  roomservice.NewDispatchService(registry, dispatcher),
+		Agent:          agentWorkers,
+		Agents:         dispatcher,
 		Names:          policy,
 		Now:            now,
 		Started:        started,
@@ -227,6 +240,8 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 	}
 	srv.OnShutdown("rtc engine", func(context.Context) { _ = engine.Close() })
 	srv.OnShutdown("rooms", func(context.Context) { registry.Close() })
+	// After the rooms: their ends are the jobs' ends.
+	srv.OnShutdown("agent dispatch", func(context.Context) { dispatcher.Close() })
 	if shared != nil { // leaves the directory at once rather than after its TTL
 		srv.OnShutdown("cluster", func(ctx context.Context) { _ = shared.Close(ctx) })
 	}
@@ -242,6 +257,7 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 			_ = ln.Close()
 			_ = engine.Close()
 			registry.Close()
+			dispatcher.Close()
 			_ = shared.Close(ctx)
 			return nil, err
 		}

@@ -53,4 +53,9 @@ if [ -n "$bad" ]; then echo "hub rule: only internal/signal/hub.go takes the hub
 # httpapi builds nothing with a lifetime: the builder (livekitmock) does.
 bad=$(grep -nE 'signal\.New(Hub|LiveKit|JSONDialect|JSONEndpoint|Endpoint)\(|rtc\.NewEngine\(|tokenservice\.New\(|metrics\.New\(|rooms\.NewRegistry\(' internal/httpapi/*.go | grep -v '_test.go:' || true)
 if [ -n "$bad" ]; then echo "builder rule: internal/httpapi constructs $bad"; fail=1; fi
+# agents: dispatch semantics without a transport.
+if [ -d internal/agents ]; then
+  bad=$(go list -f '{{join .Imports "\n"}}' ./internal/agents | grep -E "^net/http|gin-gonic|gorilla|livekit/protocol|pion|go-redis" || true)
+  if [ -n "$bad" ]; then echo "import rule: internal/agents imports $bad"; fail=1; fi
+fi
 exit $fail

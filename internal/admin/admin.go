@@ -56,6 +56,7 @@ type Options struct {
 	Sessions Sessions   // nil: no sessions to end or fault
 	Limiters []Resetter // emptied by a reset of "ratelimit"
 	Stats    Resetter   // emptied by a reset of "stats"; nil: nothing to do
+	Agents   Resetter   // agent jobs, ended by a reset of "rooms"; nil: nothing to do
 	Media    Media      // plays fake participants' media; nil: silent tracks
 	MediaDir string     // ADMIN_MEDIA_DIR: the only place fakes' files are read from; "": none
 	// Wire and Voices run scripted agents: without Wire none can be added,
@@ -151,6 +152,9 @@ func (a *Admin) Reset(ctx context.Context, what []string) (ResetResult, error) {
 		res.Faults = a.faults.Clear()
 	}
 	if has(ResetRooms) {
+		if a.o.Agents != nil { // first, so that the jobs end as reset, not as room closed
+			errs = append(errs, a.o.Agents.Reset(ctx))
+		}
 		res.Rooms = a.o.Registry.DeleteAllRooms(ctx, rooms.ReasonRoomDeleted)
 		if a.o.Sessions != nil {
 			// Sessions not in a room (connected, never joined) end too.

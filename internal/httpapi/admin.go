@@ -65,6 +65,9 @@ func (a *api) adminRoutes(e *gin.Engine, callers gin.HandlerFunc) {
 	g.GET("/faults", callers, a.handleAdminListFaults)
 	g.DELETE("/faults", callers, a.handleAdminClearFaults)
 	g.DELETE("/faults/:id", callers, a.handleAdminDeleteFault)
+	if a.Agents != nil {
+		g.GET("/agents", callers, a.handleAdminAgents) // agents_admin.go
+	}
 }
 
 // adminBody is jsonBody with a 64 KiB cap, except that a request with no
@@ -852,7 +855,7 @@ func journalHTTP(j *journal.Journal) gin.HandlerFunc {
 					j.Record(journal.TypeTokenRefused, "", "", map[string]any{"route": path, "code": code, "ip": c.ClientIP()})
 				}
 			}
-		case group == groupRTC && status >= 400:
+		case (group == groupRTC || group == groupAgent) && status >= 400:
 			j.Record(journal.TypeConnectionRefused, "", "", map[string]any{"route": path, "status": status, "ip": c.ClientIP()})
 		}
 	}

@@ -71,6 +71,12 @@ type Deps struct {
 
 	// RoomService answers the Twirp RoomService (twirp.go); nil: no /twirp routes.
 	RoomService *roomservice.Service
+	// AgentDispatch answers the Twirp AgentDispatchService; nil: bad_route.
+	AgentDispatch *roomservice.DispatchService
+	// Agents feeds GET /__admin/agents (workers, dispatches, jobs); nil: no route.
+	Agents AgentsView
+	// Agent serves LiveKit Agents workers on GET /agent; nil: 404.
+	Agent *signal.AgentEndpoint
 
 	// Test control (SPEC §10; admin.go): the /__admin API when
 	// Config.AdminAPI is on, the HTTP fault rules, and the journal fed by the

@@ -31,6 +31,7 @@ const (
 	groupAdmin = "admin"
 	groupTwirp = "twirp"
 	groupRTC   = "rtc"
+	groupAgent = "agent"
 	groupPage  = "page"
 )
 
@@ -48,6 +49,8 @@ func groupOf(path string) string {
 		return groupTwirp
 	case path == "/rtc" || strings.HasPrefix(path, "/rtc/"):
 		return groupRTC
+	case path == "/agent":
+		return groupAgent
 	case path == "/" || strings.HasPrefix(path, "/dashboard/"):
 		return groupPage
 	}
@@ -121,7 +124,7 @@ func handlerDeadline(d time.Duration) gin.HandlerFunc {
 		r := c.Request
 		stream := false
 		switch groupOf(r.URL.Path) {
-		case groupRTC, groupAdmin:
+		case groupRTC, groupAgent, groupAdmin:
 			stream = true
 		default:
 			_ = rc.SetWriteDeadline(time.Now().Add(d))
@@ -251,8 +254,9 @@ func (p *originPolicy) handler() gin.HandlerFunc {
 		r := c.Request
 		origin := r.Header.Get("Origin")
 		switch groupOf(r.URL.Path) {
-		case groupOps, groupRTC:
-			// Monitoring sends no Origin; /rtc applies RTC_ALLOWED_ORIGINS itself.
+		case groupOps, groupRTC, groupAgent:
+			// Monitoring sends no Origin; /rtc applies RTC_ALLOWED_ORIGINS
+			// itself; agent workers are servers (their token is the check).
 			c.Next()
 			return
 		case groupTwirp:

@@ -105,8 +105,18 @@ func New(d Deps) http.Handler {
 
 	// twirp: LiveKit's RoomService; any origin (middleware.go), 1 MiB bodies,
 	// LiveKit tokens. Any method: Twirp answers non-POST with bad_route.
+	// AgentDispatchService beside it when agents are on.
 	if d.RoomService != nil {
-		e.Any("/twirp/:service/:method", a.twirpHandler(d.RoomService, d.Verifier))
+		services := map[string]map[string]twirpMethod{twirpService: roomServiceMethods(d.RoomService)}
+		if d.AgentDispatch != nil {
+			services[twirpDispatch] = agentDispatchMethods(d.AgentDispatch)
+		}
+		e.Any("/twirp/:service/:method", a.twirpHandler(services, d.Verifier))
+	}
+
+	// agent: LiveKit Agents workers (agent.go); the hub's connection caps.
+	if d.Agent != nil {
+		e.GET("/agent", agentRoute(d.Agent))
 	}
 
 	// admin: /__admin (SPEC §10) when ADMIN_API is on; 64 KiB bodies, no

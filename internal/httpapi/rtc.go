@@ -19,6 +19,17 @@ func rtcRoute(e *signal.Endpoint) gin.HandlerFunc {
 	}
 }
 
+// agentRoute mounts GET /agent, where LiveKit Agents workers connect.
+func agentRoute(e *signal.AgentEndpoint) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if ref := e.Serve(c.Writer, c.Request, c.ClientIP()); ref != nil {
+			renderRefusal(c, ref)
+			return
+		}
+		c.Abort()
+	}
+}
+
 // validateRoute mounts the LiveKit SDKs' validate calls, answered as the
 // upgrade would be.
 func validateRoute(lk *signal.LiveKit) gin.HandlerFunc {

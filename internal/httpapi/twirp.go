@@ -19,6 +19,7 @@ import (
 	"github.com/livekit-mock/livekit-mock/internal/lkproto"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 	"github.com/livekit-mock/livekit-mock/internal/roomservice"
+	"github.com/livekit-mock/livekit-mock/internal/signal/pbwire"
 )
 
 // The Twirp framing of LiveKit's RoomService (SPEC §3.1 twirp group,
@@ -29,6 +30,7 @@ import (
 const (
 	twirpBodyCap     = 1 << 20
 	twirpService     = "livekit.RoomService"
+	twirpDispatch    = "livekit.AgentDispatchService"
 	twirpContentJSON = "application/json"
 	twirpContentPB   = "application/protobuf"
 )
@@ -117,7 +119,7 @@ func roomServiceMethods(s *roomservice.Service) map[string]twirpMethod {
 			func(ctx context.Context, c *auth.Claims, r *livekit.CreateRoomRequest) (proto.Message, error) {
 				info, err := s.CreateRoom(ctx, c, roomservice.CreateRoom{
 					Name: r.Name, EmptyTimeout: r.EmptyTimeout, DepartureTimeout: r.DepartureTimeout,
-					MaxParticipants: r.MaxParticipants, Metadata: r.Metadata,
+					MaxParticipants: r.MaxParticipants, Metadata: r.Metadata, Agents: roomAgents(r.Agents),
 				})
 				if err != nil {
 					return nil, err
@@ -212,6 +214,45 @@ func roomServiceMethods(s *roomservice.Service) map[string]twirpMethod {
 	}
 }
 
+// roomAgents are CreateRoom's agents; nil when it lists none.
+func roomAgents(list []*livekit.RoomAgentDispatch) []rooms.AgentDispatch {
+	return lkproto.RoomAgents(list)
+}
+
+// agentDispatchMethods is the method table of the AgentDispatchService.
+func agentDispatchMethods(s *roomservice.DispatchService) map[string]twirpMethod {
+	return map[string]twirpMethod{
+		"CreateDispatch": method(func() *livekit.CreateAgentDispatchRequest { return &livekit.CreateAgentDispatchRequest{} },
+			func(ctx context.Context, c *auth.Claims, r *livekit.CreateAgentDispatchRequest) (proto.Message, error) {
+				dp, err := s.CreateDispatch(ctx, c, r.Room, r.AgentName, r.Metadata)
+				if err != nil {
+					return nil, err
+				}
+				return pbwire.DispatchProto(dp), nil
+			}),
+		"ListDispatch": method(func() *livekit.ListAgentDispatchRequest { return &livekit.ListAgentDispatchRequest{} },
+			func(ctx context.Context, c *auth.Claims, r *livekit.ListAgentDispatchRequest) (proto.Message, error) {
+				list, err := s.ListDispatch(ctx, c, r.Room, r.DispatchId)
+				if err != nil {
+					return nil, err
+				}
+				out := &livekit.ListAgentDispatchResponse{AgentDispatches: make([]*livekit.AgentDispatch, 0, len(list))}
+				for _, dp := range list {
+					out.AgentDispatches = append(out.AgentDispatches, pbwire.DispatchProto(dp))
+				}
+				return out, nil
+			}),
+		"DeleteDispatch": method(func() *livekit.DeleteAgentDispatchRequest { return &livekit.DeleteAgentDispatchRequest{} },
+			func(ctx context.Context, c *auth.Claims, r *livekit.DeleteAgentDispatchRequest) (proto.Message, error) {
+				dp, err := s.DeleteDispatch(ctx, c, r.Room, r.DispatchId)
+				if err != nil {
+					return nil, err
+				}
+				return pbwire.DispatchProto(dp), nil
+			}),
+	}
+}
+
 // Methods the real RoomService has and this mock does not implement.
 func twirpUnimplementedMethod(name string) bool {
 	switch name {
@@ -221,11 +262,11 @@ func twirpUnimplementedMethod(name string) bool {
 	return false
 }
 
-// twirpHandler serves POST /twirp/livekit.RoomService/<Method>. Order, as
-// the real server: token (its auth middleware runs first), then Twirp's
-// routing (POST, path, content type), body, method grant and semantics.
-func (a *api) twirpHandler(s *roomservice.Service, v *auth.Verifier) gin.HandlerFunc {
-	methods := roomServiceMethods(s)
+// twirpHandler serves POST /twirp/<service>/<Method> for the services given
+// (by Twirp service name). Order, as the real server: token (its auth
+// middleware runs first), then Twirp's routing (POST, path, content type),
+// body, method grant and semantics.
+func (a *api) twirpHandler(services map[string]map[string]twirpMethod, v *auth.Verifier) gin.HandlerFunc {
 	jsonOut := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}
 	jsonIn := protojson.UnmarshalOptions{DiscardUnknown: true}
 	return func(c *gin.Context) {
@@ -243,8 +284,8 @@ func (a *api) twirpHandler(s *roomservice.Service, v *auth.Verifier) gin.Handler
 			return
 		}
 		name := c.Param("method")
-		m, ok := methods[name]
-		if c.Param("service") != twirpService || !ok {
+		m, ok := services[c.Param("service")][name]
+		if !ok {
 			if c.Param("service") == twirpService && twirpUnimplementedMethod(name) {
 				twirpFail(c, twirpUnimplemented, name+" is not implemented by livekit-mock")
 				return

@@ -1,5 +1,5 @@
-// Package ids makes the identifiers LiveKit clients expect: RM_, PA_ and TR_
-// prefixes followed by twelve base62 characters, and UUIDs for generated
+// Package ids makes the identifiers LiveKit clients expect: RM_, PA_, TR_ and
+// the agents' AW_, AJ_, AD_ prefixes followed by twelve base62 characters, and UUIDs for generated
 // identities. The randomness source is injected so that tests can be exact.
 package ids
 
@@ -17,6 +17,9 @@ const (
 	TrackPrefix       = "TR_"
 	NodePrefix        = "ND_"
 	EventPrefix       = "EV_"
+	WorkerPrefix      = "AW_" // agent workers
+	JobPrefix         = "AJ_" // agent jobs
+	DispatchPrefix    = "AD_" // agent dispatches
 )
 
 const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -74,6 +77,15 @@ func (g *Generator) NodeID() string { return g.WithPrefix(NodePrefix) }
 
 // EventID returns a new EV_ identifier.
 func (g *Generator) EventID() string { return g.WithPrefix(EventPrefix) }
+
+// WorkerID returns a new AW_ identifier.
+func (g *Generator) WorkerID() string { return g.WithPrefix(WorkerPrefix) }
+
+// JobID returns a new AJ_ identifier.
+func (g *Generator) JobID() string { return g.WithPrefix(JobPrefix) }
+
+// DispatchID returns a new AD_ identifier.
+func (g *Generator) DispatchID() string { return g.WithPrefix(DispatchPrefix) }
 
 // UUID returns a random (version 4) UUID in its canonical text form.
 func (g *Generator) UUID() string {

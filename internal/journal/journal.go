@@ -50,6 +50,13 @@ const (
 	TypeAgentSaid        = "agent_said"
 	TypeAgentInterrupted = "agent_interrupted"
 	TypeAgentRPC         = "agent_rpc"
+	// Agents (SPEC §13): workers and the jobs that put agents into rooms.
+	TypeAgentWorkerRegistered = "agent_worker_registered"
+	TypeAgentWorkerLeft       = "agent_worker_left"
+	TypeAgentJobOffered       = "agent_job_offered"
+	TypeAgentJobAssigned      = "agent_job_assigned"
+	TypeAgentJobEnded         = "agent_job_ended"
+	TypeAgentJobFailed        = "agent_job_failed"
 )
 
 // Types lists every entry type, for validating filters.
@@ -61,6 +68,8 @@ func Types() []string {
 		TypeConnectionRefused, TypeConnectionClosed, TypeFaultApplied, TypeReset,
 		TypeClusterDegraded, TypeClusterRestored,
 		TypeAgentState, TypeAgentHeard, TypeAgentSaid, TypeAgentInterrupted, TypeAgentRPC,
+		TypeAgentWorkerRegistered, TypeAgentWorkerLeft, TypeAgentJobOffered, TypeAgentJobAssigned,
+		TypeAgentJobEnded, TypeAgentJobFailed,
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/livekit/protocol/livekit"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 )
@@ -249,4 +250,29 @@ func ReasonFrom(r livekit.DisconnectReason) rooms.Reason {
 		return rooms.ReasonServerShutdown
 	}
 	return rooms.Reason(strings.ToLower(r.String()))
+}
+
+// RoomAgents converts the agents of a room's configuration (CreateRoom's
+// agents, a token's roomConfig.agents).
+func RoomAgents(list []*livekit.RoomAgentDispatch) []rooms.AgentDispatch {
+	var out []rooms.AgentDispatch
+	for _, a := range list {
+		out = append(out, rooms.AgentDispatch{AgentName: a.GetAgentName(), Metadata: a.GetMetadata()})
+	}
+	return out
+}
+
+// RoomConfigAgents reads the agents of a token's roomConfig (LiveKit's
+// RoomConfiguration as JSON), keeping at most max; cut says how many more it
+// listed.
+func RoomConfigAgents(raw []byte, max int) (list []rooms.AgentDispatch, cut int, err error) {
+	var rc livekit.RoomConfiguration
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(raw, &rc); err != nil {
+		return nil, 0, err
+	}
+	agents := rc.GetAgents()
+	if len(agents) > max {
+		cut, agents = len(agents)-max, agents[:max]
+	}
+	return RoomAgents(agents), cut, nil
 }

@@ -39,6 +39,8 @@ type Options struct {
 	// as zero. They are called without any lock of ours held.
 	Rooms       func() (rooms, participants int)
 	Connections func() int
+	// Agents counts LiveKit Agents workers registered and jobs running.
+	Agents func() (workers, jobs int)
 	// Reservoir is the number of response times kept for percentiles;
 	// zero or less: DefaultReservoir.
 	Reservoir int
@@ -49,6 +51,7 @@ type Metrics struct {
 	now         func() time.Time
 	rooms       func() (int, int)
 	connections func() int
+	agents      func() (workers, jobs int)
 	registry    *prometheus.Registry
 	handler     http.Handler
 
@@ -88,6 +91,7 @@ func New(o Options) *Metrics {
 		now:         o.Now,
 		rooms:       o.Rooms,
 		connections: o.Connections,
+		agents:      o.Agents,
 		registry:    prometheus.NewRegistry(),
 		mintedBy:    map[string]int64{},
 		events:      map[string]int64{},
@@ -139,6 +143,8 @@ func New(o Options) *Metrics {
 		gauge("rooms", "Rooms open now.", func() float64 { r, _ := m.roomCounts(); return float64(r) }),
 		gauge("participants", "Participants in rooms now.", func() float64 { _, p := m.roomCounts(); return float64(p) }),
 		gauge("connections", "Signalling (/rtc) connections open now.", func() float64 { return float64(m.conns()) }),
+		gauge("agent_workers", "LiveKit Agents workers registered now.", func() float64 { w, _ := m.agentCounts(); return float64(w) }),
+		gauge("agent_jobs", "Agent jobs running now (assigned to a worker, not ended).", func() float64 { _, j := m.agentCounts(); return float64(j) }),
 	)
 	m.handler = promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 	return m
@@ -149,6 +155,13 @@ func (m *Metrics) roomCounts() (int, int) {
 		return 0, 0
 	}
 	return m.rooms()
+}
+
+func (m *Metrics) agentCounts() (int, int) {
+	if m.agents == nil {
+		return 0, 0
+	}
+	return m.agents()
 }
 
 func (m *Metrics) conns() int {

@@ -177,7 +177,7 @@ func TestPrometheusExposition(t *testing.T) {
 	rooms, parts := 3, 4
 	m := New(Options{Version: "1.13.5", Mode: "development",
 		Rooms:       func() (int, int) { return rooms, parts },
-		Connections: func() int { return 9 }})
+		Connections: func() int { return 9 }, Agents: func() (int, int) { return 2, 5 }})
 	m.Observe("/token/room", "POST", 200, 3*time.Millisecond)
 	m.TokenMinted("/token/room")
 	m.Validation(false, "bad_signature")
@@ -200,6 +200,8 @@ func TestPrometheusExposition(t *testing.T) {
 		`livekit_mock_rooms 3`,
 		`livekit_mock_participants 4`,
 		`livekit_mock_connections 9`,
+		`livekit_mock_agent_workers 2`,
+		`livekit_mock_agent_jobs 5`,
 		`livekit_mock_info{mode="development",version="1.13.5"} 1`,
 		"# TYPE go_goroutines gauge",
 		"process_start_time_seconds",

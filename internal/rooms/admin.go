@@ -30,6 +30,8 @@ type RoomSettings struct {
 	DepartureTimeout time.Duration
 	MaxParticipants  int
 	Metadata         string
+	// Agents apply only to a room CreateRoom creates (RoomInfo.Agents).
+	Agents []AgentDispatch
 }
 
 // applySettings sets the non-zero settings; it reports whether the metadata changed.
@@ -78,7 +80,7 @@ func (r *Registry) create(name string, init func(*roomState)) (rm *room, created
 // settings to the existing room (a metadata change is announced as
 // EventRoomUpdated). created tells which.
 func (r *Registry) CreateRoom(ctx context.Context, name string, s RoomSettings) (info RoomInfo, created bool, err error) {
-	init := func(st *roomState) { st.applySettings(s); st.rearm = false }
+	init := func(st *roomState) { st.applySettings(s); st.rearm = false; st.agents = cloneAgents(s.Agents) }
 	for range maxAttempts {
 		rm, fresh, err := r.create(name, init)
 		if err != nil {

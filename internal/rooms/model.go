@@ -168,9 +168,30 @@ type RoomInfo struct {
 	MaxParticipants  int
 	EmptyTimeout     time.Duration
 	DepartureTimeout time.Duration
+	// Agents are the agent dispatches the room was created with (a token's
+	// roomConfig.agents, CreateRoom's agents); empty: LiveKit's default
+	// dispatch of the unnamed agent.
+	Agents []AgentDispatch
 	// Participants in join order. In a join snapshot: the others the joiner
 	// may see (hidden participants left out).
 	Participants []ParticipantInfo
+}
+
+// MaxAgents bounds the agents a room's configuration may list (CreateRoom,
+// a token's roomConfig).
+const MaxAgents = 64
+
+// AgentDispatch asks for an agent in a room when the room is created.
+type AgentDispatch struct {
+	AgentName string
+	Metadata  string
+}
+
+func cloneAgents(a []AgentDispatch) []AgentDispatch {
+	if a == nil {
+		return nil
+	}
+	return slices.Clone(a)
 }
 
 // DataPacket is user data sent by one participant to others.
@@ -310,6 +331,9 @@ type JoinRequest struct {
 	// participants (SPEC §8), StateJoined for LiveKit ones until their
 	// PeerConnection is up. The zero value is StateJoining.
 	State State
+	// RoomAgents, when not nil, are the agent dispatches of the room if this
+	// join creates it (the token's roomConfig.agents); ignored otherwise.
+	RoomAgents []AgentDispatch
 	// Hold delays the announcement of the join to the other members by up
 	// to this long (0: at once). Updates of the participant's state made
 	// meanwhile (JOINED → ACTIVE) wait with it and follow in order; anything

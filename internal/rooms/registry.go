@@ -52,8 +52,13 @@ const maxAttempts = 8
 // errGone is returned by room.do when the room goroutine has ended.
 var errGone = errors.New("room closed")
 
-// lookup returns the room called name, creating it when create is set.
-func (r *Registry) lookup(name string, create bool) (*room, error) {
+// lookup returns the room called name, creating it when create is set; a
+// room it creates runs init (when not nil) before EventRoomStarted.
+func (r *Registry) lookup(name string, create bool, init func(*roomState)) (*room, error) {
+	if create {
+		rm, _, err := r.create(name, init)
+		return rm, err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -62,17 +67,7 @@ func (r *Registry) lookup(name string, create bool) (*room, error) {
 	if rm := r.rooms[name]; rm != nil {
 		return rm, nil
 	}
-	if !create {
-		return nil, ErrRoomNotFound
-	}
-	rm := newRoom(r, name)
-	r.rooms[name] = rm
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		rm.run()
-	}()
-	return rm, nil
+	return nil, ErrRoomNotFound
 }
 
 // forget removes rm from the map if it is still there; the room goroutine
@@ -88,8 +83,13 @@ func (r *Registry) forget(rm *room) {
 // withRoom runs fn on the room's goroutine, retrying on a fresh room when the
 // one found closed in between (only when create is set).
 func (r *Registry) withRoom(ctx context.Context, name string, create bool, fn func(*roomState)) error {
+	return r.withNewRoom(ctx, name, create, nil, fn)
+}
+
+// withNewRoom is withRoom where a room it creates first runs init.
+func (r *Registry) withNewRoom(ctx context.Context, name string, create bool, init func(*roomState), fn func(*roomState)) error {
 	for range maxAttempts {
-		rm, err := r.lookup(name, create)
+		rm, err := r.lookup(name, create, init)
 		if err != nil {
 			return err
 		}
@@ -175,7 +175,11 @@ func (r *Registry) Join(ctx context.Context, req JoinRequest, sink Sink) (*Membe
 		m   *Member
 		jer error
 	)
-	err := r.withRoom(ctx, req.Room, true, func(st *roomState) { m, jer = st.join(req, sink) })
+	var init func(*roomState)
+	if req.RoomAgents != nil { // the token's roomConfig applies to a room the join creates
+		init = func(st *roomState) { st.agents = cloneAgents(req.RoomAgents) }
+	}
+	err := r.withNewRoom(ctx, req.Room, true, init, func(st *roomState) { m, jer = st.join(req, sink) })
 	if err != nil {
 		return nil, err
 	}

@@ -74,6 +74,8 @@ type roomState struct {
 	// The nonces of the last NonceMemory data packets (DataPacket.Nonce).
 	nonces    map[[nonceSize]byte]bool
 	nonceRing [][nonceSize]byte
+	// The agent dispatches the room was created with (RoomInfo.Agents).
+	agents []AgentDispatch
 }
 
 // NonceMemory is how many data packet nonces a room remembers, as LiveKit.
@@ -268,6 +270,7 @@ func (st *roomState) roomInfo(snapshot bool, except string) RoomInfo {
 		MaxParticipants:  st.maxPart,
 		EmptyTimeout:     st.emptyTimeout,
 		DepartureTimeout: st.departureTimeout,
+		Agents:           cloneAgents(st.agents),
 		Participants:     make([]ParticipantInfo, 0, len(st.members)),
 	}
 	for _, m := range st.members {

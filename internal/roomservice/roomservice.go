@@ -194,7 +194,13 @@ type CreateRoom struct {
 	DepartureTimeout uint32 // seconds
 	MaxParticipants  uint32
 	Metadata         string
+	// Agents are dispatched when the room is created (none: the default
+	// unnamed agent); ignored for a room that exists.
+	Agents []rooms.AgentDispatch
 }
+
+// MaxRoomAgents bounds the agents a room may be created with.
+const MaxRoomAgents = rooms.MaxAgents
 
 // CreateRoom creates the room, or returns the existing one with its settings
 // updated (not an error). Grant: roomCreate.
@@ -208,6 +214,14 @@ func (s *Service) CreateRoom(ctx context.Context, c *auth.Claims, req CreateRoom
 	if err := checkMetadata(req.Metadata); err != nil {
 		return rooms.RoomInfo{}, err
 	}
+	if len(req.Agents) > MaxRoomAgents {
+		return rooms.RoomInfo{}, newError(CodeInvalidArgument, "at most %d agents per room", MaxRoomAgents)
+	}
+	for _, a := range req.Agents {
+		if len(a.AgentName) > MaxNameLength || len(a.Metadata) > MaxMetadataSize {
+			return rooms.RoomInfo{}, newError(CodeInvalidArgument, "agent name or metadata too long")
+		}
+	}
 	max := req.MaxParticipants
 	if max > maxParticipantCap {
 		max = maxParticipantCap
@@ -217,6 +231,7 @@ func (s *Service) CreateRoom(ctx context.Context, c *auth.Claims, req CreateRoom
 		DepartureTimeout: time.Duration(req.DepartureTimeout) * time.Second,
 		MaxParticipants:  int(max),
 		Metadata:         req.Metadata,
+		Agents:           req.Agents,
 	})
 	return info, roomError(err)
 }

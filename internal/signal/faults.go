@@ -181,12 +181,17 @@ func (h *Hub) ApplyFaults() {
 	}
 }
 
-// EndAll ends every session with reason (a test-control reset ends them
-// with room_deleted); new upgrades are still accepted.
+// EndAll ends every client session with reason (a test-control reset ends
+// them with room_deleted); agent workers stay connected (their jobs end with
+// the rooms). New upgrades are still accepted.
 func (h *Hub) EndAll(reason rooms.Reason) int {
-	all := h.snapshot()
-	for _, s := range all {
+	n := 0
+	for _, s := range h.snapshot() {
+		if s.dialect.Name() == agentDialectName {
+			continue
+		}
 		s.End(reason)
+		n++
 	}
-	return len(all)
+	return n
 }

@@ -99,6 +99,9 @@ type LiveKitJoin struct {
 	// Refresh mints the token sent as refresh_token (same claims); nil
 	// sends none.
 	Refresh func() (string, error)
+	// RoomAgents are the token's roomConfig.agents, applied when the join
+	// creates the room (rooms.JoinRequest.RoomAgents).
+	RoomAgents []rooms.AgentDispatch
 }
 
 // Dialect returns the dialect of one session.
@@ -222,6 +225,7 @@ func (h *lkHandler) Open() {
 		Dialect:    rooms.DialectLiveKit,
 		Kind:       h.j.Kind,
 		State:      rooms.StateJoined,
+		RoomAgents: h.j.RoomAgents,
 	}
 	if p.Metadata != "" {
 		req.Metadata = p.Metadata

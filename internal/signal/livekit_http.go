@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/livekit-mock/livekit-mock/internal/auth"
+	"github.com/livekit-mock/livekit-mock/internal/lkproto"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 	"github.com/livekit-mock/livekit-mock/internal/signal/pbwire"
 )
@@ -43,7 +44,7 @@ func (l *LiveKit) Serve(w http.ResponseWriter, r *http.Request, ip string) *Refu
 		return &Refusal{Status: http.StatusForbidden, Body: bodyOriginRefused}
 	}
 	q := r.URL.Query()
-	tok, err := pbwire.ExtractToken(r.Header, q)
+	tok, err := extractToken(r)
 	if err != nil {
 		return plainRefusal(err)
 	}
@@ -62,7 +63,7 @@ func (l *LiveKit) Serve(w http.ResponseWriter, r *http.Request, ip string) *Refu
 	}
 	pc := joinClaims(claims)
 	if pc == nil || !pc.HasVideoGrant {
-		return &Refusal{Status: http.StatusUnauthorized, Body: pbwire.BodyNoPermissions}
+		return &Refusal{Status: http.StatusUnauthorized, Body: bodyNoPermissions}
 	}
 	params, err := pbwire.ParseJoinQuery(q, v1, validate)
 	if err != nil {
@@ -88,11 +89,21 @@ func (l *LiveKit) Serve(w http.ResponseWriter, r *http.Request, ip string) *Refu
 		return admissionRefusal(err, true)
 	}
 	g := GrantOf(claims)
-	join := LiveKitJoin{Grant: *g, Kind: claims.Kind, Params: params, Refresh: l.refresher(claims)}
+	join := LiveKitJoin{Grant: *g, Kind: claims.Kind, Params: params, Refresh: l.refresher(claims),
+		RoomAgents: l.tokenRoomAgents(claims)}
 	if err := o.Hub.Serve(w, r, Request{Admission: adm, Dialect: l.Dialect(join), Grant: g}); err != nil && !IsHandshakeError(err) {
 		return admissionRefusal(err, true)
 	}
 	return nil
+}
+
+// bodyNoPermissions is the real server's answer to a token without the
+// grant the path needs.
+const bodyNoPermissions = pbwire.BodyNoPermissions
+
+// extractToken reads the token from the Authorization header or access_token.
+func extractToken(r *http.Request) (string, error) {
+	return pbwire.ExtractToken(r.Header, r.URL.Query())
 }
 
 // plainRefusal is the real server's answer to a request it cannot parse.
@@ -144,4 +155,22 @@ func (l *LiveKit) refresher(c *auth.Claims) func() (string, error) {
 		tok, _, err := iss.Mint(claims, ttl)
 		return tok, err
 	}
+}
+
+// tokenRoomAgents are the agents of the token's roomConfig (LiveKit's
+// RoomConfiguration JSON), for a room the join creates; nil when it lists
+// none. A roomConfig that does not parse is ignored, with a warning.
+func (l *LiveKit) tokenRoomAgents(c *auth.Claims) []rooms.AgentDispatch {
+	if len(c.RoomConfig) == 0 {
+		return nil
+	}
+	list, cut, err := lkproto.RoomConfigAgents(c.RoomConfig, rooms.MaxAgents)
+	if err != nil {
+		l.o.Logger.Warn("token roomConfig ignored: it is not a LiveKit RoomConfiguration", "identity", c.Identity, "err", err)
+		return nil
+	}
+	if cut > 0 {
+		l.o.Logger.Warn("token roomConfig agents cut", "identity", c.Identity, "agents", len(list)+cut, "kept", len(list))
+	}
+	return list
 }

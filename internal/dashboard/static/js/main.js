@@ -7,6 +7,7 @@ import { RoomsView } from './rooms.js';
 import { JournalView } from './journal.js';
 import { TokenForm } from './token.js';
 import { AdminActions } from './admin.js';
+import { AgentsView } from './agents.js';
 
 const POLL_LIVE_MS = 10000; // rooms while the stream is open: a safety net
 const POLL_FALLBACK_MS = 500; // rooms while it is not: keep the view current
@@ -32,6 +33,8 @@ function start() {
   let live = 'connecting';
   const server = new ServerPanel();
   const rooms = new RoomsView({ onChange: () => refreshSoon() });
+  const agents = new AgentsView();
+  const agentsSoon = debounce(() => agents.refresh(), 100);
   const counters = debounce(refreshCounters, 250);
   const roomsSoon = debounce(() => rooms.refresh(), 30);
   const refreshSoon = () => { roomsSoon(); counters(); };
@@ -42,6 +45,7 @@ function start() {
     onEvent: (e) => {
       rooms.note(e);
       refreshSoon();
+      if (e.type.startsWith('agent_') || e.type.startsWith('room_') || e.type === 'reset') agentsSoon();
       if (e.type === 'fault_applied' || e.type === 'reset') admin.refreshFaults();
       if (e.type === 'reset') server.refresh();
     },
@@ -65,7 +69,7 @@ function start() {
   const pollRooms = async () => {
     clearTimeout(pollTimer);
     pollTimer = null;
-    await rooms.refresh();
+    await Promise.all([rooms.refresh(), agents.refresh()]);
     if (pollTimer === null) pollTimer = setTimeout(pollRooms, live === 'open' ? POLL_LIVE_MS : POLL_FALLBACK_MS);
   };
   pollRooms();
