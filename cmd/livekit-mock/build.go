@@ -123,8 +123,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	issuer, verifier := auth.NewIssuer(cfg.APIKey, cfg.APISecret, now), auth.NewVerifier(cfg.Keys, now)
-	dispatcher = agents.New(agents.Options{Minter: issuer, Rooms: registry, Journal: jour, IDs: idgen, Now: now,
-		Logger: log, Production: cfg.Production()})
+	agentOpts := agents.Options{Minter: issuer, Rooms: registry, Journal: jour, IDs: idgen, Now: now,
+		Logger: log, Production: cfg.Production()}
+	if shared != nil { // jobs no worker here takes go to other instances' workers
+		agentOpts.Remote = httpapi.AgentRemote(shared, issuer)
+	}
+	dispatcher = agents.New(agentOpts)
 	figures = metrics.New(metrics.Options{Now: now, Version: version, Mode: cfg.Environment,
 		Rooms: registry.Counts, Connections: hub.Connections, Agents: dispatcher.Counts})
 	tokens := tokenservice.New(tokenservice.Options{
@@ -169,6 +173,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		AgentDispatch:  roomservice.NewDispatchService(registry, dispatcher),
 		Agent:          agentWorkers,
 		Agents:         dispatcher,
+		AgentPeer:      dispatcher,
 		Names:          policy,
 		Now:            now,
 		Started:        started,
@@ -203,7 +208,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		hooks.Close(ctx)
 	})
 	if shared != nil {
-		if err := shared.Start(instanceURL(cfg, ln.Addr()), httpapi.ClusterReport(registry, figures, hub)); err != nil {
+		if err := shared.Start(instanceURL(cfg, ln.Addr()), httpapi.ClusterReport(registry, figures, hub, dispatcher)); err != nil {
 			_ = ln.Close()
 			_ = engine.Close()
 			registry.Close()
