@@ -149,8 +149,12 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 	}
 
 	issuer, verifier := auth.NewIssuer(cfg.APIKey, cfg.APISecret, now), auth.NewVerifier(cfg.Keys, now)
-	dispatcher = agents.New(agents.Options{Minter: issuer, Rooms: registry, Journal: jour, IDs: idgen, Now: now,
-		Logger: log, Production: cfg.Production()})
+	agentOpts := agents.Options{Minter: issuer, Rooms: registry, Journal: jour, IDs: idgen, Now: now,
+		Logger: log, Production: cfg.Production()}
+	if shared != nil { // jobs no worker here takes go to other instances' workers
+		agentOpts.Remote = httpapi.AgentRemote(shared, issuer)
+	}
+	dispatcher = agents.New(agentOpts)
 	figures = metrics.New(metrics.Options{Now: now, Version: version, Mode: cfg.Environment,
 		Rooms: registry.Counts, Connections: hub.Connections, Agents: dispatcher.Counts})
 	tokens := tokenservice.New(tokenservice.Options{
@@ -218,6 +222,7 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 		AgentDispatch:  roomservice.NewDispatchService(registry, dispatcher),
 		Agent:          agentWorkers,
 		Agents:         dispatcher,
+		AgentPeer:      dispatcher,
 		Names:          policy,
 		Now:            now,
 		Started:        started,
@@ -253,7 +258,7 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 		hooks.Close(ctx)
 	})
 	if shared != nil {
-		if err := shared.Start(instanceURL(cfg, ln.Addr()), httpapi.ClusterReport(registry, figures, hub)); err != nil {
+		if err := shared.Start(instanceURL(cfg, ln.Addr()), httpapi.ClusterReport(registry, figures, hub, dispatcher)); err != nil {
 			_ = ln.Close()
 			_ = engine.Close()
 			registry.Close()

@@ -42,6 +42,16 @@ type Rooms interface {
 	RemoveParticipant(ctx context.Context, room, identity string, reason rooms.Reason) error
 }
 
+// Remote reaches the workers of other instances (several instances): a job
+// no worker here can take is offered there.
+type Remote interface {
+	// Offer asks the other instances' workers to take job; it returns the
+	// job as assigned there, and where (an instance URL).
+	Offer(ctx context.Context, job Job) (assigned Job, instance string, err error)
+	// Terminate tells that instance to end the job it runs.
+	Terminate(ctx context.Context, instance, jobID, reason string)
+}
+
 // Journal records what happens to workers and jobs (*journal.Journal).
 type Journal interface {
 	Record(typ, room, identity string, detail map[string]any)
@@ -51,6 +61,7 @@ type Journal interface {
 type Options struct {
 	Minter  Minter // required
 	Rooms   Rooms  // optional: without it a lingering agent stays
+	Remote  Remote // optional: the workers of other instances
 	Journal Journal
 	IDs     *ids.Generator
 	Now     func() time.Time
@@ -77,6 +88,7 @@ type Dispatcher struct {
 	closed  bool
 	workers map[string]*worker
 	rooms   map[string]*roomAgents
+	foreign map[string]*job // jobs of rooms homed on other instances, by id
 }
 
 type worker struct {
@@ -106,6 +118,10 @@ type job struct {
 	w     *worker       // once assigned
 	done  chan struct{} // closed when the job ends
 	ended bool
+	// remote: the instance whose worker runs this job (URL); foreign: the
+	// job's room is homed on another instance (OfferForeign).
+	remote  string
+	foreign bool
 }
 
 // New returns a Dispatcher; Close ends it.
@@ -131,7 +147,7 @@ func New(o Options) *Dispatcher {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Dispatcher{o: o, log: log, ctx: ctx, cancel: cancel,
-		workers: map[string]*worker{}, rooms: map[string]*roomAgents{}}
+		workers: map[string]*worker{}, rooms: map[string]*roomAgents{}, foreign: map[string]*job{}}
 }
 
 func (d *Dispatcher) record(typ, room, identity string, detail map[string]any) {
@@ -378,6 +394,11 @@ func (d *Dispatcher) offer(j *job) {
 			return
 		}
 		w, overloaded, why := d.pickLocked(j, tried)
+		if w == nil && d.o.Remote != nil && !j.foreign {
+			d.mu.Unlock()
+			d.offerRemote(j, why)
+			return
+		}
 		if w == nil {
 			d.failLocked(j, why)
 			d.mu.Unlock()
@@ -414,6 +435,71 @@ func (d *Dispatcher) offer(j *job) {
 		}
 		d.mu.Unlock()
 		return
+	}
+}
+
+// offerRemote offers j to the workers of other instances, when none here
+// took it (why).
+func (d *Dispatcher) offerRemote(j *job, why string) {
+	ctx, cancel := context.WithCancel(d.ctx)
+	defer cancel()
+	go func() { // the job ending (its room closed) ends the offer
+		select {
+		case <-j.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	got, instance, err := d.o.Remote.Offer(ctx, j.Job)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case err == nil && (j.ended || d.closed):
+		d.wg.Add(1)
+		go func() { // taken there, but gone here meanwhile
+			defer d.wg.Done()
+			d.o.Remote.Terminate(context.WithoutCancel(d.ctx), instance, j.ID, EndRoomClosed)
+		}()
+	case err == nil:
+		j.Status, j.Identity, j.WorkerID, j.UpdatedAt, j.remote = JobRunning, got.Identity, got.WorkerID, d.o.Now().UTC(), instance
+		detail := d.jobDetail(j)
+		detail["instance"] = instance
+		d.record(journal.TypeAgentJobAssigned, j.Room.Name, j.Identity, detail)
+		d.log.Info("agent job assigned on another instance", "room", j.Room.Name, "job", j.ID, "instance", instance, "identity", j.Identity)
+	case !j.ended:
+		d.failLocked(j, why)
+	}
+}
+
+// OfferForeign offers a job of a room homed on another instance to this
+// instance's workers, and waits until one takes it or none does.
+func (d *Dispatcher) OfferForeign(in Job) (Job, error) {
+	in.Status, in.WorkerID, in.Identity, in.Error, in.UpdatedAt = JobPending, "", "", "", d.o.Now().UTC()
+	j := &job{Job: in, foreign: true, done: make(chan struct{})}
+	d.mu.Lock()
+	if d.closed || d.foreign[in.ID] != nil {
+		d.mu.Unlock()
+		return Job{}, ErrClosed
+	}
+	d.foreign[in.ID] = j
+	d.mu.Unlock()
+	d.offer(j)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if j.Status != JobRunning || j.ended {
+		delete(d.foreign, j.ID)
+		return Job{}, errors.New(j.Error)
+	}
+	return j.Job, nil
+}
+
+// TerminateForeign ends a job OfferForeign assigned (its room's home
+// instance ended it for reason); its worker is told.
+func (d *Dispatcher) TerminateForeign(jobID, reason string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if j := d.foreign[jobID]; j != nil {
+		d.endLocked(j, reason, JobSuccess, "", true)
 	}
 }
 
@@ -527,6 +613,16 @@ func (d *Dispatcher) endLocked(j *job, reason string, status JobStatus, errMsg s
 		if terminate && d.workers[w.ID] == w {
 			w.conn.Terminate(j.ID)
 		}
+	}
+	if j.foreign {
+		delete(d.foreign, j.ID)
+	}
+	if instance := j.remote; instance != "" && terminate && d.o.Remote != nil {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			d.o.Remote.Terminate(context.WithoutCancel(d.ctx), instance, j.ID, reason)
+		}()
 	}
 	detail := d.jobDetail(j)
 	detail["reason"] = reason
@@ -704,6 +800,9 @@ func (d *Dispatcher) Close() {
 		d.closed = true
 		for _, ra := range d.rooms {
 			d.endRoomLocked(ra, EndShutdown, false)
+		}
+		for _, j := range d.foreign {
+			d.endLocked(j, EndShutdown, JobFailed, "server shutdown", false)
 		}
 		clear(d.rooms)
 	}

@@ -3,6 +3,7 @@ package agents
 import (
 	"context"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -527,6 +528,104 @@ func TestParticipantJobsOnlyForParticipantWorkers(t *testing.T) {
 		}
 		if job := c.lastOffer(t); job.Type != JobParticipant || job.Participant == nil || job.Participant.Identity != "alice" {
 			t.Fatalf("offer %+v", job)
+		}
+	})
+}
+
+// fakeRemote is another instance with a worker that takes every job.
+type fakeRemote struct {
+	mu         sync.Mutex
+	offered    []Job
+	terminated []string
+	take       bool
+}
+
+func (r *fakeRemote) Offer(_ context.Context, j Job) (Job, string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.offered = append(r.offered, j)
+	if !r.take {
+		return Job{}, "", ErrUnknownJob
+	}
+	j.Status, j.Identity, j.WorkerID = JobRunning, "agent-"+j.ID, "AW_remote"
+	return j, "http://b", nil
+}
+
+func (r *fakeRemote) Terminate(_ context.Context, instance, jobID, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.terminated = append(r.terminated, instance+" "+jobID+" "+reason)
+}
+
+func TestJobsGoToAnotherInstanceWhenNoWorkerHere(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		remote := &fakeRemote{take: true}
+		f := newFixture(t, Options{Remote: remote})
+		f.d.Observe(roomStarted("r", "RM_1"))
+		synctest.Wait()
+		assigned := f.journal.find("agent_job_assigned", "r")
+		if len(remote.offered) != 1 || len(assigned) != 1 || assigned[0].detail["instance"] != "http://b" {
+			t.Fatalf("offered %v, journal %+v", remote.offered, assigned)
+		}
+		job := remote.offered[0]
+		f.d.Observe(rooms.Event{Kind: rooms.EventParticipantLeft, RoomName: "r", RoomSid: "RM_1",
+			Participant: rooms.ParticipantInfo{Identity: "agent-" + job.ID}, Reason: rooms.ReasonLeft})
+		synctest.Wait()
+		remote.mu.Lock()
+		terminated := slices.Clone(remote.terminated)
+		remote.take = false // nobody there either from now on
+		remote.mu.Unlock()
+		if len(terminated) != 1 || terminated[0] != "http://b "+job.ID+" "+EndAgentLeft {
+			t.Fatalf("terminated: %v", terminated)
+		}
+		f.d.Observe(roomStarted("s", "RM_2"))
+		synctest.Wait()
+		if failed := f.journal.find("agent_job_failed", "s"); len(failed) != 1 || failed[0].detail["reason"] != FailNoWorker {
+			t.Fatalf("journal: %+v", failed)
+		}
+	})
+}
+
+func TestForeignJobsRunOnLocalWorkers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, Options{Remote: &fakeRemote{}})
+		w, c := f.register(t, "")
+		type result struct {
+			job Job
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			j, err := f.d.OfferForeign(Job{ID: "AJ_foreign", DispatchID: "AD_x", Room: Room{Name: "elsewhere", Sid: "RM_9"}})
+			done <- result{j, err}
+		}()
+		synctest.Wait()
+		if err := w.Answer("AJ_foreign", Answer{Available: true}); err != nil {
+			t.Fatal(err)
+		}
+		r := <-done
+		if r.err != nil || r.job.Status != JobRunning || r.job.Identity != "agent-AJ_foreign" || r.job.WorkerID != w.ID() {
+			t.Fatalf("%+v %v", r.job, r.err)
+		}
+		if _, assigned, _ := c.counts(); assigned != 1 || c.tokens[0] == "" {
+			t.Fatal("the local worker was not assigned the foreign job")
+		}
+		f.d.TerminateForeign("AJ_foreign", EndRoomClosed)
+		if _, _, n := c.counts(); n != 1 {
+			t.Fatal("no termination for the foreign job")
+		}
+		// Declined: an error, and nothing left behind.
+		go func() {
+			_, err := f.d.OfferForeign(Job{ID: "AJ_foreign2", Room: Room{Name: "elsewhere"}})
+			done <- result{err: err}
+		}()
+		synctest.Wait()
+		_ = w.Answer("AJ_foreign2", Answer{Available: false})
+		if r := <-done; r.err == nil {
+			t.Fatal("a declined foreign job reported success")
+		}
+		if workers, jobs := f.d.Counts(); workers != 1 || jobs != 0 {
+			t.Fatalf("counts %d %d", workers, jobs)
 		}
 	})
 }

@@ -96,15 +96,24 @@ type Room struct {
 type Report struct {
 	Figures Figures
 	Rooms   []Room // Instance and InstanceURL are filled in by the cluster
+	Agents  []AgentKey
+}
+
+// AgentKey is a kind of agent worker an instance has: agent name and job
+// type (LiveKit Agents).
+type AgentKey struct {
+	Name string `json:"name"`
+	Type int32  `json:"type"`
 }
 
 // Instance is one live instance as the directory sees it.
 type Instance struct {
-	ID      string    `json:"id"`
-	URL     string    `json:"url"`
-	Figures Figures   `json:"figures"`
-	Rooms   []Room    `json:"rooms"`
-	At      time.Time `json:"at"` // its last heartbeat
+	ID      string     `json:"id"`
+	URL     string     `json:"url"`
+	Figures Figures    `json:"figures"`
+	Rooms   []Room     `json:"rooms"`
+	Agents  []AgentKey `json:"agents,omitempty"` // the agent workers it has
+	At      time.Time  `json:"at"`               // its last heartbeat
 }
 
 // Status is the cluster as this instance last saw it (at its last heartbeat).

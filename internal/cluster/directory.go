@@ -41,7 +41,7 @@ func (c *Cluster) beat(ctx context.Context, report func() Report) {
 	for i := range r.Rooms {
 		r.Rooms[i].Instance, r.Rooms[i].InstanceURL = id, u
 	}
-	doc, err := json.Marshal(Instance{ID: id, URL: u, Figures: r.Figures, Rooms: r.Rooms, At: now})
+	doc, err := json.Marshal(Instance{ID: id, URL: u, Figures: r.Figures, Rooms: r.Rooms, Agents: r.Agents, At: now})
 	if err != nil { // only a Doc that is not JSON could do this
 		c.o.Logger.Error("cluster: cannot encode this instance's report", "err", err)
 		return
@@ -148,6 +148,26 @@ func (c *Cluster) Instances(ctx context.Context) ([]Instance, error) {
 		}
 	}
 	return out, nil
+}
+
+// AgentInstances returns the other live instances that have an agent worker
+// for name and jobType (as of their last heartbeat); none while Redis is
+// out of reach.
+func (c *Cluster) AgentInstances(ctx context.Context, name string, jobType int32) []Instance {
+	if c.degraded.Load() {
+		return nil
+	}
+	all, err := c.Instances(ctx)
+	if err != nil {
+		return nil
+	}
+	var out []Instance
+	for _, in := range all {
+		if in.ID != c.o.InstanceID && slices.Contains(in.Agents, AgentKey{Name: name, Type: jobType}) {
+			out = append(out, in)
+		}
+	}
+	return out
 }
 
 // RemoteRooms returns the rooms every other live instance hosts. While Redis

@@ -75,6 +75,8 @@ type Deps struct {
 	AgentDispatch *roomservice.DispatchService
 	// Agents feeds GET /__admin/agents (workers, dispatches, jobs); nil: no route.
 	Agents AgentsView
+	// AgentPeer takes jobs of rooms homed on other instances (with Cluster).
+	AgentPeer AgentPeer
 	// Agent serves LiveKit Agents workers on GET /agent; nil: 404.
 	Agent *signal.AgentEndpoint
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -39,9 +40,17 @@ type ClusterView interface {
 // ClusterReport builds what this instance publishes at every heartbeat: its
 // figures and its rooms, rendered as /api/rooms renders them so that other
 // instances can answer for them.
-func ClusterReport(reg *rooms.Registry, figs Figures, conns ConnCounter) func() cluster.Report {
+func ClusterReport(reg *rooms.Registry, figs Figures, conns ConnCounter, workers AgentsView) func() cluster.Report {
 	return func() cluster.Report {
 		var r cluster.Report
+		if workers != nil { // the kinds of agent worker this instance has
+			for _, w := range workers.Workers() {
+				k := cluster.AgentKey{Name: w.AgentName, Type: int32(w.Type)}
+				if !slices.Contains(r.Agents, k) {
+					r.Agents = append(r.Agents, k)
+				}
+			}
+		}
 		if figs != nil {
 			s := figs.Snapshot()
 			r.Figures = cluster.Figures{TokensTotal: s.TokensTotal, Validations: s.Validations,

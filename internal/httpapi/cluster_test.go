@@ -114,7 +114,7 @@ func TestClusterReport(t *testing.T) {
 	}
 	figs := metrics.New(metrics.Options{})
 	figs.TokenMinted("api")
-	rep := ClusterReport(reg, figs, connCount(4))()
+	rep := ClusterReport(reg, figs, connCount(4), nil)()
 	if rep.Figures.Rooms != 1 || rep.Figures.TokensTotal != 1 || rep.Figures.Connections != 4 || len(rep.Rooms) != 1 {
 		t.Fatalf("report: %+v", rep)
 	}

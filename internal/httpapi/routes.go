@@ -118,6 +118,10 @@ func New(d Deps) http.Handler {
 	if d.Agent != nil {
 		e.GET("/agent", agentRoute(d.Agent))
 	}
+	// Jobs offered by and ended from other instances (cluster_agents.go).
+	if d.Cluster != nil && d.AgentPeer != nil {
+		agentPeerRoutes(e, d.AgentPeer, d.Verifier)
+	}
 
 	// admin: /__admin (SPEC §10) when ADMIN_API is on; 64 KiB bodies, no
 	// rate limit, the caller bearer in production (admin.go).
