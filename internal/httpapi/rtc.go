@@ -39,12 +39,6 @@ type RTCDeps struct {
 // msgV1NotFound is LiveKit's answer when a server has no /rtc/v1.
 const msgV1NotFound = "v1 RTC path not found"
 
-// liveKitQuery are query parameters only the LiveKit SDKs send; the JSON
-// dialect's clients send at most access_token. The Go SDK in
-// single-PeerConnection mode dials /rtc with only access_token and
-// join_request, so any one of these picks the LiveKit dialect.
-var liveKitQuery = [...]string{"protocol", "join_request", "sdk", "client_protocol", "auto_subscribe", "adaptive_stream"}
-
 // isLiveKitRequest tells LiveKit SDK connections from JSON-dialect ones
 // (SPEC §6): the /rtc/v1 path, a parameter only the SDKs send, or the token
 // in an Authorization header (Rust sends it only there; a browser's JSON
@@ -53,8 +47,11 @@ func isLiveKitRequest(r *http.Request) bool {
 	if strings.HasPrefix(r.URL.Path, "/rtc/v1") || strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
 		return true
 	}
+	// Query parameters only the LiveKit SDKs send; the JSON dialect's clients
+	// send at most access_token. The Go SDK in single-PeerConnection mode
+	// dials /rtc with only access_token and join_request.
 	q := r.URL.Query()
-	for _, k := range liveKitQuery {
+	for _, k := range []string{"protocol", "join_request", "sdk", "client_protocol", "auto_subscribe", "adaptive_stream"} {
 		if q.Has(k) {
 			return true
 		}
