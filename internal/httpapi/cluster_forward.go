@@ -22,10 +22,6 @@ const (
 	forwardCap     = 4 << 20 // cap on a forwarded answer
 )
 
-// forwardedHeaders are the request headers the home needs to answer as it
-// would answer the client.
-var forwardedHeaders = [...]string{"Authorization", "Content-Type", "Accept"}
-
 // forwardToHome sends the request (with body, already read) to the home
 // instance at base and writes its answer. It returns false, having written
 // nothing, when the home could not be asked; the caller then answers from
@@ -43,7 +39,8 @@ func (a *api) forwardToHome(c *gin.Context, base string, body []byte) bool {
 	if err != nil {
 		return false
 	}
-	for _, k := range forwardedHeaders {
+	// What the home needs to answer as it would answer the client.
+	for _, k := range []string{"Authorization", "Content-Type", "Accept"} {
 		if v := r.Header.Get(k); v != "" {
 			out.Header.Set(k, v)
 		}

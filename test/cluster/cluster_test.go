@@ -682,9 +682,12 @@ func TestSignallingRelay(t *testing.T) {
 			return got.status == 200 && got.body["instance"] == "a" && got.body["numParticipants"] == float64(3)
 		})
 	}
-	if got := roomsOf(t, c, b); len(got) != 1 {
-		t.Fatalf("b lists %v, want the one room on a", got)
-	}
+	// The list comes from the directory (the next heartbeat); the room above
+	// was asked of its home.
+	waitUntil(t, 10*time.Second, "b listing the one room, on a", func() bool {
+		got := roomsOf(t, c, b)
+		return len(got) == 1 && got["relay"] == "a"
+	})
 
 	// Bob leaves by closing his socket to b: a tells alice.
 	bob.Close()

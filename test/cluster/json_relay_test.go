@@ -1,8 +1,15 @@
 package cluster_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,6 +102,22 @@ func TestJSONJoinRelay(t *testing.T) {
 	if got.status != 200 || got.body["instance"] != "a" || got.body["numParticipants"] != float64(2) {
 		t.Fatalf("GET /api/rooms/tokenless on a: %d %s", got.status, got.raw)
 	}
+	// b answers for it too, at once (it asks the home; no heartbeat needed).
+	got = do(t, c, "GET", b.base+"/api/rooms/tokenless", "")
+	if got.status != 200 || got.body["instance"] != "a" || got.body["numParticipants"] != float64(2) {
+		t.Fatalf("GET /api/rooms/tokenless on b: %d %s", got.status, got.raw)
+	}
+	// And acts on it: the RoomService on b reaches the room on a.
+	admin := serverToken(t, "tokenless")
+	if got := twirp(t, c, b, admin, "ListParticipants", `{"room":"tokenless"}`); got.status != 200 || !strings.Contains(got.raw, `"identity":"alice"`) {
+		t.Fatalf("ListParticipants on b: %d %s", got.status, got.raw)
+	}
+	if got := twirp(t, c, b, admin, "SendData", `{"room":"tokenless","data":"aGk=","kind":"RELIABLE","destination_identities":["alice"]}`); got.status != 200 {
+		t.Fatalf("SendData on b: %d %s", got.status, got.raw)
+	}
+	if d := readUntil(t, alice, "data_received"); d["payload"] != "hi" {
+		t.Fatalf("alice got %v from the server's SendData on b", d)
+	}
 	waitUntil(t, 10*time.Second, "b lists the room once, on a", func() bool {
 		rs := roomsOf(t, c, b)
 		return len(rs) == 1 && rs["tokenless"] == "a"
@@ -168,4 +191,42 @@ func TestJSONJoinRelayHomeLeaves(t *testing.T) {
 	if ce := (*websocket.CloseError)(nil); !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
 		t.Fatalf("bob's socket after a stopped: %v, want close 1001", err)
 	}
+}
+
+// serverToken signs a RoomService token (roomAdmin, roomList for room) with
+// the instances' default key pair.
+func serverToken(t *testing.T, room string) string {
+	t.Helper()
+	enc := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	head := enc(map[string]string{"alg": "HS256", "typ": "JWT"}) + "." + enc(map[string]any{
+		"iss": "devkey", "sub": "svc", "exp": time.Now().Add(time.Hour).Unix(),
+		"video": map[string]any{"roomAdmin": true, "roomList": true, "room": room},
+	})
+	m := hmac.New(sha256.New, []byte("secret"))
+	m.Write([]byte(head))
+	return head + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// twirp calls a RoomService method on in with a Bearer token.
+func twirp(t *testing.T, c *http.Client, in *instance, token, method, body string) answer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, in.base+"/twirp/livekit.RoomService/"+method, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return answer{status: resp.StatusCode, raw: string(raw)}
 }

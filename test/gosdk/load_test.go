@@ -9,6 +9,9 @@ import (
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/livekit/server-sdk-go/v2/pkg/samplebuilder"
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 )
@@ -17,8 +20,8 @@ import (
 // that looks for key frames; nobody decodes it.
 var vp8Key = []byte{0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00, 0x00, 0x00, 0x00, 0x00}
 
-// received counts, per subscriber, the tracks of which at least one RTP
-// packet arrived.
+// received counts, per subscriber, the tracks of which at least one whole
+// sample arrived.
 type received struct {
 	mu   sync.Mutex
 	got  map[string]bool // "subscriber/trackSid"
@@ -119,19 +122,43 @@ func TestLoadScenario(t *testing.T) {
 							rec.fail(fmt.Errorf("%s subscribing to %s: %w", id, pub.SID(), err))
 						}
 					}
-					cb.OnTrackSubscribed = func(tr *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, _ *lksdk.RemoteParticipant) {
+					cb.OnTrackSubscribed = func(tr *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
+						// As lk load-test: ask for a key frame and the top layer,
+						// and count a track once whole samples come out of a
+						// sample builder (sane sequence numbers and timestamps).
+						rp.WritePLI(tr.SSRC())
+						var dp rtp.Depacketizer = &codecs.OpusPacket{}
+						if pub.Kind() == lksdk.TrackKindVideo {
+							dp = &codecs.VP8Packet{}
+							pub.SetVideoDimensions(1280, 720)
+						}
+						sb := samplebuilder.New(100, dp, tr.Codec().ClockRate)
 						go func() {
-							if _, _, err := tr.ReadRTP(); err == nil {
-								rec.mark(id + "/" + pub.SID())
-							}
 							for {
-								if _, _, err := tr.ReadRTP(); err != nil {
+								pkt, _, err := tr.ReadRTP()
+								if err != nil {
 									return
+								}
+								sb.Push(pkt)
+								if len(sb.PopPackets()) > 0 {
+									rec.mark(id + "/" + pub.SID())
 								}
 							}
 						}()
 					}
-					connect(id, cb, lksdk.WithAutoSubscribe(false))
+					r := connect(id, cb, lksdk.WithAutoSubscribe(false))
+					if r == nil {
+						return
+					}
+					// Tracks published before the join completed (lk load-test
+					// does the same; subscribing twice is harmless).
+					for _, p := range r.GetRemoteParticipants() {
+						for _, pub := range p.TrackPublications() {
+							if rp, ok := pub.(*lksdk.RemoteTrackPublication); ok {
+								_ = rp.SetSubscribed(true)
+							}
+						}
+					}
 				})
 			}
 			for i := range 2 {

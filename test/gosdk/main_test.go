@@ -95,6 +95,7 @@ func reexecInNamespace() (int, string) {
 	cmd := exec.Command("unshare", args...)
 	cmd.Stdout, cmd.Stderr, cmd.Stdin = os.Stdout, os.Stderr, os.Stdin
 	cmd.Env = append(os.Environ(), inNSEnv+"=1")
+	dieWithParent(cmd)
 	if err := cmd.Run(); err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {
 			return ee.ExitCode(), ""
@@ -160,6 +161,7 @@ func startServer() (*server, error) {
 		"LIVEKIT_API_KEY="+apiKey, "LIVEKIT_API_SECRET="+apiSecret, "RATE_LIMIT_MAX=0",
 		"ROOM_DEPARTURE_TIMEOUT=1s", "LOG_LEVEL=warn",
 	)
+	dieWithParent(s.cmd)
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

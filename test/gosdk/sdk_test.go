@@ -13,6 +13,7 @@ import (
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
+	"github.com/twitchtv/twirp"
 )
 
 // modes are the SDK's two ways to connect: /rtc with two PeerConnections,
@@ -308,6 +309,33 @@ func TestRoomService(t *testing.T) {
 }
 
 func proto(s string) *string { return &s }
+
+// TestRoomServiceRefusals: the errors the SDK reports are LiveKit's: a bad
+// secret is refused before Twirp (an "unauthenticated" error from an
+// intermediary, HTTP 401), unknown rooms and participants are not_found with
+// LiveKit's texts.
+func TestRoomServiceRefusals(t *testing.T) {
+	needNamespace(t)
+	c := ctx(t)
+	_, err := lksdk.NewRoomServiceClient(srv.base, apiKey, "not-the-secret").ListRooms(c, &livekit.ListRoomsRequest{})
+	var te twirp.Error
+	if !errors.As(err, &te) || te.Code() != twirp.Unauthenticated || te.Msg() != `Error from intermediary with HTTP status code 401 "Unauthorized"` {
+		t.Errorf("a bad secret: %v", err)
+	}
+	rs := rsClient()
+	room := roomName(t)
+	if _, err := rs.CreateRoom(c, &livekit.CreateRoomRequest{Name: room}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = rs.GetParticipant(c, &livekit.RoomParticipantIdentity{Room: room, Identity: "nobody"})
+	if !errors.As(err, &te) || te.Code() != twirp.NotFound || te.Msg() != "participant does not exist" {
+		t.Errorf("an unknown participant: %v", err)
+	}
+	_, err = rs.UpdateRoomMetadata(c, &livekit.UpdateRoomMetadataRequest{Room: room + "-none", Metadata: "x"})
+	if !errors.As(err, &te) || te.Code() != twirp.NotFound || te.Msg() != "requested room does not exist" {
+		t.Errorf("an unknown room: %v", err)
+	}
+}
 
 // TestFullRoomRefusedAtOnce: a join to a room at its max_participants fails
 // at once (the server refuses before the WebSocket opens), not after the
