@@ -368,6 +368,24 @@ describe('dashboard in Chromium', { skip }, () => {
     assertClean();
   });
 
+  test('the latency counter keeps its three figures on one line, wide or narrow', async () => {
+    const latency = page.locator('#cnt-latency');
+    await latency.filter({ hasText: / ms$/ }).waitFor({ timeout: WAIT_MS });
+    for (const width of [1280, 700, 390]) {
+      await page.setViewportSize({ width, height: 800 });
+      for (const text of [null, '123.4 / 1,234.5 / 9,876.5 ms']) {
+        const got = await latency.evaluate((dd, t) => {
+          if (t) dd.textContent = t; // the figures of a slow server
+          const line = parseFloat(getComputedStyle(dd).lineHeight);
+          return { text: dd.textContent, height: dd.getBoundingClientRect().height, line, clipped: dd.scrollWidth > dd.clientWidth };
+        }, text);
+        assert.ok(got.height < got.line * 1.5 && !got.clipped, `${width} px: "${got.text}" wraps or is cut: ${JSON.stringify(got)}`);
+      }
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+    assertClean();
+  });
+
   test('fits a 390 px wide window without horizontal scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     const { scrollWidth, innerWidth } = await page.evaluate(() => ({
