@@ -356,6 +356,58 @@ describe('dashboard in Chromium', { skip }, () => {
     assertClean();
   });
 
+  test("a fake's periodic data shares one journal row with a count", async () => {
+    const admin = (method, path, body) => fetch(`${srv.url}/__admin${path}`, {
+      method, headers: { 'Content-Type': 'application/json' }, body: body && JSON.stringify(body),
+    });
+    const added = await admin('POST', `/rooms/${ROOM}/participants`, {
+      identity: 'ticker', data: { every_ms: 20, payload: 'tick', topic: 'clock' },
+    });
+    assert.equal(added.status, 201, await added.text());
+    const sent = async () => {
+      const r = await fetch(`${srv.url}/__admin/events?type=data_sent&identity=ticker`);
+      return (await r.json()).events.length;
+    };
+    for (const end = Date.now() + WAIT_MS; (await sent()) < 20;) {
+      assert.ok(Date.now() < end, 'the fake did not send 20 data packets');
+      await new Promise((ok) => setTimeout(ok, 50));
+    }
+    const gone = await admin('DELETE', `/rooms/${ROOM}/participants/ticker`);
+    assert.ok(gone.ok, await gone.text());
+    await page.locator('#journal-body tr[data-type="participant_left"]', { hasText: 'ticker' }).waitFor({ timeout: WAIT_MS });
+    const n = await sent();
+    assert.ok(n >= 20, `${n} data packets`);
+
+    const rows = page.locator('#journal-body tr[data-type="data_sent"]', { hasText: 'ticker' });
+    await rows.locator('.run-count', { hasText: `×${n}` }).waitFor({ timeout: WAIT_MS });
+    assert.equal(await rows.count(), 1, 'one row for the whole run');
+    assert.match(await rows.innerText(), /clock/);
+    // Filtering still finds the row, and counts the events it stands for.
+    await page.getByLabel('Filter', { exact: true }).fill('ticker clock');
+    assert.equal(await page.locator('#journal-body tr:not(.divider):visible').count(), 1);
+    await page.locator('#journal-count', { hasText: `Showing ${n} of` }).waitFor({ timeout: WAIT_MS });
+    await page.getByLabel('Filter', { exact: true }).fill('');
+    assertClean();
+  });
+
+  test('the latency counter keeps its three figures on one line, wide or narrow', async () => {
+    const latency = page.locator('#cnt-latency');
+    await latency.filter({ hasText: / ms$/ }).waitFor({ timeout: WAIT_MS });
+    for (const width of [1280, 700, 390]) {
+      await page.setViewportSize({ width, height: 800 });
+      for (const text of [null, '123.4 / 1,234.5 / 9,876.5 ms']) {
+        const got = await latency.evaluate((dd, t) => {
+          if (t) dd.textContent = t; // the figures of a slow server
+          const line = parseFloat(getComputedStyle(dd).lineHeight);
+          return { text: dd.textContent, height: dd.getBoundingClientRect().height, line, clipped: dd.scrollWidth > dd.clientWidth };
+        }, text);
+        assert.ok(got.height < got.line * 1.5 && !got.clipped, `${width} px: "${got.text}" wraps or is cut: ${JSON.stringify(got)}`);
+      }
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+    assertClean();
+  });
+
   test('fits a 390 px wide window without horizontal scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     const { scrollWidth, innerWidth } = await page.evaluate(() => ({

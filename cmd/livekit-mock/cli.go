@@ -62,7 +62,7 @@ func tokenCreate(args []string, getenv func(string) string, stdout, stderr io.Wr
 	ttl := fs.Duration("ttl", time.Hour, "validity")
 	caller := fs.Bool("caller", false, "mint a caller bearer for production mode, signed with JWT_SECRET")
 	var grants grantList
-	fs.Var(&grants, "grant", "grants to set, repeatable or comma-separated: roomJoin, roomCreate, roomList, roomAdmin, roomRecord, canPublish, canSubscribe, canPublishData, canUpdateOwnMetadata, hidden, agent (default with --room: roomJoin,canPublish,canSubscribe,canPublishData; any --grant replaces the whole default, so list every grant you want)")
+	fs.Var(&grants, "grant", "grants to set, repeatable or comma-separated: roomJoin, roomCreate, roomList, roomAdmin, roomRecord, canPublish, canSubscribe, canPublishData, canUpdateOwnMetadata, hidden, agent (default with --room: roomJoin,canPublish,canSubscribe,canPublishData; any --grant replaces the whole default; a grant left out is absent from the token, where LiveKit's defaults apply: canPublish, canSubscribe and canPublishData absent still allow)")
 	jsonOut := fs.Bool("json", false, "print JSON with the token and its expiry")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: livekit-mock token create [flags]\n\nThe key pair is LIVEKIT_API_KEY / LIVEKIT_API_SECRET from the environment.")

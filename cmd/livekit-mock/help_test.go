@@ -16,9 +16,10 @@ func TestEveryCommandAnswersHelp(t *testing.T) {
 	}{
 		{"--help", []string{"token create", "healthcheck", "admin reset", "--rtc-udp-port, RTC_UDP_PORT"}},
 		{"help", []string{"token create", "--port, PORT"}},
+		{"help --help", []string{"token create", "--port, PORT"}},
 		{"serve --help", []string{"-port", "PORT", "Other commands"}},
 		{"token --help", []string{"create", "verify <jwt>"}},
-		{"token create --help", []string{"-room", "-grant", "replaces the whole default"}},
+		{"token create --help", []string{"-room", "-grant", "replaces the whole default", "LiveKit's defaults apply"}},
 		{"token verify --help", []string{"token verify <jwt>"}},
 		{"healthcheck --help", []string{"/health", "LIVEKIT_MOCK_URL"}},
 		{"admin --help", []string{"reset", "events", "faults add"}},
@@ -26,6 +27,8 @@ func TestEveryCommandAnswersHelp(t *testing.T) {
 		{"admin events --help", []string{"-follow", "-room"}},
 		{"admin faults --help", []string{"list", "delete <id>", "clear"}},
 		{"admin faults add --help", []string{"-target", "-action", "-latency-ms"}},
+		{"admin faults list --help", []string{"list", "delete <id>", "clear"}},
+		{"admin faults clear --help", []string{"list", "delete <id>", "clear"}},
 		{"admin faults delete --help", []string{"delete <id>"}},
 		{"version --help", []string{"usage: livekit-mock version"}},
 	} {

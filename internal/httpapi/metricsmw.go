@@ -52,6 +52,9 @@ func recordMetrics(f Figures) gin.HandlerFunc {
 			route = "unmatched"
 		}
 		status := c.Writer.Status()
+		if dashboardPoll(c) {
+			return
+		}
 		d := time.Since(start)
 		if g := groupOf(c.Request.URL.Path); g == groupRTC || g == groupAdmin || status == http.StatusSwitchingProtocols {
 			d = -1
@@ -68,4 +71,23 @@ func recordMetrics(f Figures) gin.HandlerFunc {
 			f.RateLimited(route)
 		}
 	}
+}
+
+// dashboardHeader marks the dashboard's own calls (api.js sends it).
+const dashboardHeader = "X-Livekit-Mock-Dashboard"
+
+// dashboardPolls are the read-only routes the dashboard polls on a timer.
+var dashboardPolls = map[string]bool{
+	"/stats": true, "/livekit/status": true, "/api/rooms": true, "/api/rooms/:roomName": true,
+	"/__admin/info": true, "/__admin/events": true,
+}
+
+// dashboardPoll reports whether an answered request is the dashboard polling
+// for its own display: a GET with dashboardHeader on one of dashboardPolls
+// that succeeded. Such polls are not traffic, so /stats, /metrics and the
+// info-level request log leave them out. The header can hide nothing else:
+// other methods and routes, and every refusal or error, count as usual.
+func dashboardPoll(c *gin.Context) bool {
+	return c.Request.Method == http.MethodGet && c.Request.Header.Get(dashboardHeader) == "1" &&
+		c.Writer.Status() < http.StatusBadRequest && dashboardPolls[c.FullPath()]
 }

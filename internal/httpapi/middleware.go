@@ -88,6 +88,7 @@ func recoverJSON(log *slog.Logger) gin.HandlerFunc {
 
 // requestLog writes one line per request: method, route pattern, status,
 // latency and client IP. Never the query string: it may hold access_token.
+// The dashboard's own polls are logged at debug (metricsmw.go).
 func requestLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
@@ -96,7 +97,11 @@ func requestLog(log *slog.Logger) gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request",
+		level := slog.LevelInfo
+		if dashboardPoll(c) {
+			level = slog.LevelDebug
+		}
+		log.LogAttrs(c.Request.Context(), level, "request",
 			slog.String("method", c.Request.Method),
 			slog.String("route", route),
 			slog.Int("status", c.Writer.Status()),

@@ -1,11 +1,16 @@
 package httpapi
 
 import (
+	"bytes"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gin-gonic/gin"
 )
 
 func TestLiveKitStatus(t *testing.T) {
@@ -169,4 +174,93 @@ func TestDefaultFiguresWithoutWiring(t *testing.T) {
 	if r := s.do(t, http.MethodGet, "/metrics", "", nil); r.status != 200 || !strings.Contains(r.raw, `livekit_mock_tokens_minted_total{source="/token/join"} 1`) {
 		t.Fatalf("%d %s", r.status, r.raw)
 	}
+}
+
+func TestDashboardPollsAreNotTraffic(t *testing.T) {
+	s := newSvcServer(t, nil, svcOpts{})
+	dash := map[string]string{"X-Livekit-Mock-Dashboard": "1"}
+	total := func() float64 {
+		t.Helper()
+		r := s.do(t, http.MethodGet, "/stats", "", dash)
+		if r.status != 200 {
+			t.Fatalf("/stats: %d %s", r.status, r.raw)
+		}
+		return r.body["requests"].(map[string]any)["total"].(float64)
+	}
+	start := total()
+	for range 5 {
+		for _, path := range []string{"/stats", "/livekit/status", "/__admin/info"} {
+			if r := s.do(t, http.MethodGet, path, "", dash); r.status != 200 {
+				t.Fatalf("%s: %d %s", path, r.status, r.raw)
+			}
+		}
+	}
+	if got := total(); got != start {
+		t.Errorf("dashboard polls counted: requests.total %v -> %v", start, got)
+	}
+
+	// The same GETs without the header are traffic.
+	for _, path := range []string{"/stats", "/livekit/status", "/__admin/info"} {
+		s.do(t, http.MethodGet, path, "", nil)
+	}
+	if got := total(); got != start+3 {
+		t.Errorf("ordinary requests: requests.total %v, want %v", got, start+3)
+	}
+
+	// The header hides nothing else: a mint, an unknown path, another
+	// admin route and a refused method all count.
+	s.do(t, http.MethodPost, "/token/join", `{"room_name":"d","participant_name":"u"}`, dash)
+	s.do(t, http.MethodGet, "/no/such/path", "", dash)
+	s.do(t, http.MethodGet, "/__admin/faults", "", dash)
+	s.do(t, http.MethodDelete, "/stats", "", dash)
+	if got := total(); got != start+7 {
+		t.Errorf("header on other requests: requests.total %v, want %v", got, start+7)
+	}
+	r := s.do(t, http.MethodGet, "/metrics", "", nil)
+	if !strings.Contains(r.raw, `livekit_mock_http_requests_total{method="GET",route="/stats",status="200"} 1`) {
+		t.Errorf("/metrics counts dashboard polls of /stats:\n%s", grepLines(r.raw, `route="/stats"`))
+	}
+}
+
+func TestRequestLogDemotesDashboardPolls(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	e := gin.New()
+	e.Use(requestLog(log))
+	e.GET("/stats", func(c *gin.Context) { c.String(200, "{}") })
+	e.GET("/__admin/info", func(c *gin.Context) { c.String(401, "{}") })
+	e.POST("/token/join", func(c *gin.Context) { c.String(200, "{}") })
+	send := func(method, path string, dash bool) {
+		req := httptest.NewRequest(method, path, nil)
+		if dash {
+			req.Header.Set("X-Livekit-Mock-Dashboard", "1")
+		}
+		e.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	send(http.MethodGet, "/stats", true)
+	if buf.Len() != 0 {
+		t.Errorf("a dashboard poll is logged at info: %s", buf.String())
+	}
+	send(http.MethodGet, "/stats", false)
+	send(http.MethodGet, "/__admin/info", true) // refused: still logged
+	send(http.MethodPost, "/token/join", true)  // not a poll
+	out := buf.String()
+	for _, want := range []string{"route=/stats status=200", "route=/__admin/info status=401", "route=/token/join status=200"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("request log lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "msg=request"); n != 3 {
+		t.Errorf("%d lines, want 3:\n%s", n, out)
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -34,7 +34,9 @@ export function setBearer(token) {
 export async function request(method, path, body) {
   const init = {
     method,
-    headers: { Accept: 'application/json' },
+    // Marks the page's own calls: its polls of /stats, /livekit/status,
+    // /api/rooms and /__admin/info are then not counted as traffic.
+    headers: { Accept: 'application/json', 'X-Livekit-Mock-Dashboard': '1' },
     cache: 'no-store',
     credentials: 'same-origin',
     // The page is served with Referrer-Policy: no-referrer, under which

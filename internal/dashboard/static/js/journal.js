@@ -18,6 +18,18 @@ const HISTORY = 300; // events shown from before the page opened
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 15000;
 
+// Types that repeat as traffic (a fake's periodic data): consecutive entries
+// of one with the same room, identity and topic share a row. Every other
+// type, refusals above all, gets a row per entry.
+const RUNS = new Set(['data_sent']);
+
+/** The run an entry belongs to, or '' when it stands alone. */
+function runKey(e) {
+  if (!RUNS.has(e.type)) return '';
+  const topic = e.detail && typeof e.detail === 'object' ? e.detail.topic ?? '' : '';
+  return JSON.stringify([e.type, e.room ?? '', e.identity ?? '', topic]);
+}
+
 export class JournalView {
   /** @param {{onEvent: (e: object) => void, onLive: (state: string) => void}} opts */
   constructor({ onEvent, onLive }) {
@@ -152,6 +164,11 @@ export class JournalView {
       this.seen.add(seq);
     }
     this.addType(e.type);
+    const body = $('journal-body');
+    if (this.collapse(body.firstElementChild, e)) {
+      this.count();
+      return;
+    }
     const detail = e.detail && typeof e.detail === 'object' && Object.keys(e.detail).length ? JSON.stringify(e.detail) : '';
     const row = el('tr', { dataset: { type: e.type ?? '', seq: seq ?? '' } },
       el('td', {}, seq ?? ''),
@@ -161,11 +178,37 @@ export class JournalView {
       el('td', {}, e.identity ?? ''),
       el('td', {}, detail));
     row.dataset.hay = [e.type, e.room, e.identity, detail].join(' ').toLowerCase();
+    row.dataset.run = runKey(e);
+    row.dataset.n = '1';
+    row.dataset.first = seq ?? '';
     row.hidden = !this.matches(row);
-    const body = $('journal-body');
     body.prepend(row);
     while (body.rows.length > MAX_ROWS) body.lastElementChild.remove();
     this.count();
+  }
+
+  /**
+   * Folds e into row, the newest one, when both belong to the same run (a
+   * fake's periodic data, say): the row then shows the latest entry and
+   * "×n", and its title the first seq and time of the run.
+   */
+  collapse(row, e) {
+    const key = runKey(e);
+    if (!key || !row || row.dataset.run !== key) return false;
+    const n = Number(row.dataset.n) + 1;
+    row.dataset.n = String(n);
+    if (!row.dataset.firstTime) row.dataset.firstTime = row.cells[1].title;
+    const detail = e.detail && typeof e.detail === 'object' && Object.keys(e.detail).length ? JSON.stringify(e.detail) : '';
+    row.dataset.seq = e.seq ?? '';
+    row.cells[0].textContent = e.seq ?? '';
+    row.cells[1].textContent = e.time ? fmtTime(e.time) : '';
+    row.cells[1].title = e.time ?? '';
+    row.cells[2].replaceChildren(e.type ?? '', ' ', el('span', { className: 'badge run-count' }, `×${n}`));
+    row.cells[5].textContent = detail;
+    row.title = `${n} consecutive ${e.type} events from seq ${row.dataset.first} (${row.dataset.firstTime || '?'}) to ${e.seq ?? '?'}`;
+    row.dataset.hay = [e.type, e.room, e.identity, detail].join(' ').toLowerCase();
+    row.hidden = !this.matches(row);
+    return true;
   }
 
   matches(row) {
@@ -183,8 +226,10 @@ export class JournalView {
 
   count() {
     const rows = [...$('journal-body').rows].filter((r) => !r.classList.contains('divider'));
-    const shown = rows.filter((r) => !r.hidden).length;
+    const events = (list) => list.reduce((sum, r) => sum + Number(r.dataset.n || 1), 0);
+    const total = events(rows);
+    const shown = events(rows.filter((r) => !r.hidden));
     $('journal-empty').hidden = rows.length > 0;
-    setStatus('journal-count', rows.length === shown ? `${rows.length} events` : `Showing ${shown} of ${rows.length} events`);
+    setStatus('journal-count', total === shown ? `${total} events` : `Showing ${shown} of ${total} events`);
   }
 }
