@@ -222,6 +222,56 @@ describe('configured scripted agents', () => {
     }
   });
 
+  test("a token's roomConfig.agents naming a configured scripted agent brings it, with no worker and no default", async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { AccessToken, RoomAgentDispatch, RoomConfiguration } = await import('livekit-server-sdk');
+    const dir = mkdtempSync(join(tmpdir(), 'lkm-agents-'));
+    const file = join(dir, 'agents.json');
+    writeFileSync(file, JSON.stringify({
+      support: { greeting: 'Support here.' },
+      sales: { greeting: 'Sales here, what can I sell you?' },
+    }));
+    const own = await startServer({ env: { LOG_LEVEL: 'warn', AGENTS_FILE: file } });
+    const room = new Room();
+    const other = new Room();
+    try {
+      const at = new AccessToken('devkey', 'secret', { identity: 'buyer', ttl: '10m' });
+      at.addGrant({ roomJoin: true, room: 'shop' });
+      at.roomConfig = new RoomConfiguration({ agents: [new RoomAgentDispatch({ agentName: 'sales' })] });
+      const heard = transcripts(room);
+      const joined = waitEvent(room, RoomEvent.ParticipantConnected, (p) => p.kind === ParticipantKind.AGENT);
+      await within(room.connect(own.wsUrl, await at.toJwt(), { autoSubscribe: true }), 20_000, 'connect');
+      const [agent] = await joined;
+      assert.equal(agent.attributes['lk.agent.name'], 'sales');
+      await heard.next((t) => t.text === 'Sales here, what can I sell you?');
+      // The dispatch lists the job as running, held by the scripted agent.
+      const assigned = await fetch(`${own.url}/__admin/events/wait`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ type: 'agent_job_assigned', room: 'shop', timeout_ms: WAIT_MS }),
+      });
+      const entry = await assigned.json();
+      assert.equal(entry.detail.scripted, true, JSON.stringify(entry));
+      assert.equal(entry.identity, agent.identity);
+      // A room without configured agents gets the default dispatch, and no
+      // default agent is configured: nobody comes, and the journal says why.
+      await within(other.connect(own.wsUrl, await sdkToken('walker', 'street'), { autoSubscribe: true }), 20_000, 'connect');
+      const failed = await fetch(`${own.url}/__admin/events/wait`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ type: 'agent_job_failed', room: 'street', timeout_ms: WAIT_MS }),
+      });
+      assert.equal(failed.status, 200);
+      assert.equal((await failed.json()).detail.reason, 'no worker');
+      assert.equal([...other.remoteParticipants.values()].length, 0);
+    } finally {
+      await within(room.disconnect(), 5_000, 'disconnect').catch(() => {});
+      await within(other.disconnect(), 5_000, 'disconnect').catch(() => {});
+      assert.equal(await own.stop(), 0, own.stderr());
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a bad AGENTS_FILE or AGENT_DEFAULT stops the start-up with a message naming it', async () => {
     const { spawnSync } = await import('node:child_process');
     const { binaryPath } = await import('./lib/server.mjs');

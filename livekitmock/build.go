@@ -2,6 +2,7 @@ package livekitmock
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -84,7 +85,6 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 	// figures is set below, before the server starts and so before any room
 	// event; the registry's observer and the gauges need each other.
 	var figures *metrics.Metrics
-	var defaultAgent rooms.Observer
 	// dispatcher (LiveKit Agents) is set below too, before any room event:
 	// it observes the rooms and removes agents from them.
 	var dispatcher *agents.Dispatcher
@@ -108,12 +108,6 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 			rooms.ObserverFunc(func(ev rooms.Event) { figures.RoomEvent(ev.Kind.String()) }),
 			hooks,
 			admin.Observer(jour),
-			// Set below, before any room starts: the default scripted agent.
-			rooms.ObserverFunc(func(ev rooms.Event) {
-				if defaultAgent != nil {
-					defaultAgent.Observe(ev)
-				}
-			}),
 			rooms.ObserverFunc(func(ev rooms.Event) { dispatcher.Observe(ev) }),
 		),
 		EmptyTimeout:     cfg.RoomEmptyTimeout,
@@ -154,6 +148,10 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 	if shared != nil { // jobs no worker here takes go to other instances' workers
 		agentOpts.Remote = httpapi.AgentRemote(shared, issuer)
 	}
+	// Scripted agents (AGENTS_FILE, AGENT_DEFAULT) take the room jobs no
+	// worker takes, by the same dispatch rules; the admin plays them.
+	scripted := &scriptedAgents{}
+	agentOpts.Scripted = scripted
 	dispatcher = agents.New(agentOpts)
 	figures = metrics.New(metrics.Options{Now: now, Version: version, Mode: cfg.Environment,
 		Rooms: registry.Counts, Connections: hub.Connections, Agents: dispatcher.Counts})
@@ -203,7 +201,7 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 		Limiters: []admin.Resetter{mintLimiter, serviceLimiter}, Stats: figures, Logger: log,
 		Media: engine.Forwarder(), MediaDir: cfg.AdminMediaDir, Wire: agentWire{}, Voices: agentVoices{engine.Forwarder()},
 		Catalog: catalog, DefaultAgent: cfg.AgentDefault, Agents: dispatcher})
-	defaultAgent = adm.DefaultAgentObserver()
+	scripted.adm = adm
 
 	handler := httpapi.New(httpapi.Deps{
 		Config:         cfg,
@@ -396,4 +394,16 @@ func (h jsonHomes) RelayHeader(ip string) http.Header {
 		hd.Set("X-Forwarded-For", ip)
 	}
 	return hd
+}
+
+// scriptedAgents lets the dispatcher hand a room job to a scripted agent,
+// which the admin runs as a fake participant of kind agent.
+type scriptedAgents struct{ adm *admin.Admin }
+
+func (s *scriptedAgents) Dispatch(ctx context.Context, room, roomSid, agentName string) (string, error) {
+	info, err := s.adm.DispatchAgent(ctx, room, roomSid, agentName)
+	if errors.Is(err, admin.ErrNoScript) {
+		return "", fmt.Errorf("%w: %v", agents.ErrNoScript, err)
+	}
+	return info.Identity, err
 }

@@ -64,8 +64,8 @@ type Options struct {
 	Wire   AgentWire
 	Voices Voices
 	// Catalog holds the scripted agents configured at start-up
-	// (DispatchAgent); DefaultAgent names the one every new room gets
-	// (DefaultAgentObserver), "" for none.
+	// (DispatchAgent); DefaultAgent names the one the default dispatch of
+	// every new room gets, "" for none.
 	Catalog      scripted.Catalog
 	DefaultAgent string
 	Logger       *slog.Logger

@@ -52,6 +52,19 @@ type Remote interface {
 	Terminate(ctx context.Context, instance, jobID, reason string)
 }
 
+// Scripted plays agents the server runs itself (scripted agents): a job that
+// no worker registered here can take goes to one when its agent name names
+// a script.
+type Scripted interface {
+	// Dispatch joins the scripted agent agentName ("": the default one) to
+	// the room; it returns the agent's identity, or ErrNoScript (wrapped)
+	// when no script has that name.
+	Dispatch(ctx context.Context, room, roomSid, agentName string) (identity string, err error)
+}
+
+// ErrNoScript: no scripted agent has the job's agent name.
+var ErrNoScript = errors.New("no scripted agent of that name")
+
 // Journal records what happens to workers and jobs (*journal.Journal).
 type Journal interface {
 	Record(typ, room, identity string, detail map[string]any)
@@ -59,13 +72,15 @@ type Journal interface {
 
 // Options configure a Dispatcher.
 type Options struct {
-	Minter  Minter // required
-	Rooms   Rooms  // optional: without it a lingering agent stays
-	Remote  Remote // optional: the workers of other instances
-	Journal Journal
-	IDs     *ids.Generator
-	Now     func() time.Time
-	Logger  *slog.Logger
+	Minter Minter // required
+	Rooms  Rooms  // optional: without it a lingering agent stays
+	Remote Remote // optional: the workers of other instances
+	// Scripted takes room jobs no worker here can take; optional.
+	Scripted Scripted
+	Journal  Journal
+	IDs      *ids.Generator
+	Now      func() time.Time
+	Logger   *slog.Logger
 	// Production keeps LiveKit's refusal of workers reporting load ≥ 1;
 	// otherwise such a worker is still chosen when no other is.
 	Production   bool
@@ -394,6 +409,19 @@ func (d *Dispatcher) offer(j *job) {
 			return
 		}
 		w, overloaded, why := d.pickLocked(j, tried)
+		if w == nil && why == FailNoWorker && d.o.Scripted != nil && j.Type == JobRoom && !j.foreign {
+			d.mu.Unlock()
+			// The join runs on the room's goroutine, whose events this
+			// dispatcher observes under d.mu: so not while holding it.
+			if d.offerScripted(j) {
+				return
+			}
+			d.mu.Lock()
+			if j.ended || d.closed {
+				d.mu.Unlock()
+				return
+			}
+		}
 		if w == nil && d.o.Remote != nil && !j.foreign {
 			d.mu.Unlock()
 			d.offerRemote(j, why)
@@ -436,6 +464,29 @@ func (d *Dispatcher) offer(j *job) {
 		d.mu.Unlock()
 		return
 	}
+}
+
+// offerScripted gives j to the scripted agent of its agent name; false when
+// there is none (or it could not join), and the job goes on to other workers.
+func (d *Dispatcher) offerScripted(j *job) bool {
+	identity, err := d.o.Scripted.Dispatch(d.ctx, j.Room.Name, j.Room.Sid, j.AgentName)
+	if err != nil {
+		if !errors.Is(err, ErrNoScript) {
+			d.log.Warn("scripted agent did not join", "room", j.Room.Name, "agent_name", j.AgentName, "job", j.ID, "err", err)
+		}
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if j.ended || d.closed { // the room closed meanwhile
+		return true
+	}
+	j.Status, j.Identity, j.UpdatedAt = JobRunning, identity, d.o.Now().UTC()
+	detail := d.jobDetail(j)
+	detail["scripted"] = true
+	d.record(journal.TypeAgentJobAssigned, j.Room.Name, identity, detail)
+	d.log.Info("agent job given to a scripted agent", "room", j.Room.Name, "agent_name", j.AgentName, "job", j.ID, "identity", identity)
+	return true
 }
 
 // offerRemote offers j to the workers of other instances, when none here
@@ -734,7 +785,7 @@ func (dp *dispatch) snapshot() Dispatch {
 	out := dp.Dispatch
 	out.Jobs = make([]Job, 0, len(dp.jobs))
 	for _, j := range dp.jobs {
-		if j.w != nil { // as LiveKit, a job is listed once a worker has it
+		if j.Identity != "" { // as LiveKit, a job is listed once a worker (or a scripted agent) has it
 			out.Jobs = append(out.Jobs, j.Job)
 		}
 	}
