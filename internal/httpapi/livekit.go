@@ -134,7 +134,7 @@ func LiveKitHandler(d LiveKitDeps) gin.HandlerFunc {
 		// A full room is refused here, as the real server does (500, its
 		// error text): the SDKs ignore a leave while they join, so a
 		// refusal after the upgrade would cost them their join timeout.
-		if !params.Reconnect && d.Registry != nil && errors.Is(d.Registry.CheckJoin(pc.Room, pc.Identity), rooms.ErrRoomFull) {
+		if !params.Reconnect && d.Registry != nil && errors.Is(d.Registry.CheckJoin(pc.Room, pc.Identity, claims.Kind), rooms.ErrRoomFull) {
 			log.Info("join refused", "ip", c.ClientIP(), "route", path, "reason", "room full")
 			refuse(http.StatusInternalServerError, bodyRoomFull)
 			return
