@@ -490,3 +490,21 @@ func TestTwirpFraming(t *testing.T) {
 		}
 	})
 }
+
+// TestTwirpNumParticipantsLeavesAgentsOut: ListRooms counts participants as
+// LiveKit does, without agents (dependent participants).
+func TestTwirpNumParticipantsLeavesAgentsOut(t *testing.T) {
+	e := startTwirp(t)
+	e.join(t, "r", "alice")
+	if _, err := e.reg.Join(context.Background(), rooms.JoinRequest{Room: "r", Identity: "agent-1", Kind: "agent", State: rooms.StateActive}, &member{closed: make(chan rooms.Reason, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.call(t, "ListRooms", e.token(t, auth.VideoGrant{RoomList: true}), &livekit.ListRoomsRequest{})
+	var res livekit.ListRoomsResponse
+	if err := protojson.Unmarshal(r.body, &res); err != nil || len(res.GetRooms()) != 1 {
+		t.Fatalf("ListRooms: %d %s", r.status, r.body)
+	}
+	if n := res.GetRooms()[0].GetNumParticipants(); n != 1 {
+		t.Errorf("num_participants = %d, want 1 (alice; the agent does not count)", n)
+	}
+}

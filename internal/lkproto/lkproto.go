@@ -23,7 +23,7 @@ func Room(r rooms.RoomInfo) *livekit.Room {
 		Metadata:         r.Metadata,
 		EmptyTimeout:     seconds(r.EmptyTimeout.Seconds()),
 		DepartureTimeout: seconds(r.DepartureTimeout.Seconds()),
-		NumParticipants:  uint32(len(r.Participants)),
+		NumParticipants:  uint32(r.NumParticipants()),
 	}
 	if r.MaxParticipants > 0 {
 		out.MaxParticipants = uint32(r.MaxParticipants)

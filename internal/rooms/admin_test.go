@@ -105,14 +105,25 @@ func TestCreateRoomAppliesSettings(t *testing.T) {
 	if _, err := reg.Join(ctx, rooms.JoinRequest{Room: "r", Identity: "bob"}, &adminSink{}); !errors.Is(err, rooms.ErrRoomFull) {
 		t.Errorf("second join: %v, want ErrRoomFull (maxParticipants 1)", err)
 	}
-	if err := reg.CheckJoin("r", "bob"); !errors.Is(err, rooms.ErrRoomFull) {
+	if err := reg.CheckJoin("r", "bob", ""); !errors.Is(err, rooms.ErrRoomFull) {
 		t.Errorf("CheckJoin(bob) = %v, want ErrRoomFull", err)
 	}
-	if err := reg.CheckJoin("r", "alice"); err != nil {
+	if err := reg.CheckJoin("r", "alice", ""); err != nil {
 		t.Errorf("CheckJoin(alice) = %v; her own identity replaces her", err)
 	}
-	if err := reg.CheckJoin("no-such-room", "bob"); err != nil {
+	if err := reg.CheckJoin("no-such-room", "bob", ""); err != nil {
 		t.Errorf("CheckJoin on a missing room = %v", err)
+	}
+	// Agents and egress do not count toward max_participants, as on LiveKit:
+	// they join a full room, and do not fill it.
+	if err := reg.CheckJoin("r", "agent-1", "agent"); err != nil {
+		t.Errorf("CheckJoin(agent) = %v", err)
+	}
+	if _, err := reg.Join(ctx, rooms.JoinRequest{Room: "r", Identity: "agent-1", Kind: "agent"}, &adminSink{}); err != nil {
+		t.Errorf("an agent joining a full room: %v", err)
+	}
+	if info, _ := reg.Get("r"); info.NumParticipants() != 1 || len(info.Participants) != 2 {
+		t.Errorf("NumParticipants = %d of %d members, want 1 (the agent does not count)", info.NumParticipants(), len(info.Participants))
 	}
 
 	// Again: the existing room, zero values unchanged, metadata announced.

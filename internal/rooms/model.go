@@ -194,6 +194,22 @@ func cloneAgents(a []AgentDispatch) []AgentDispatch {
 	return slices.Clone(a)
 }
 
+// NumParticipants counts the participants as LiveKit's num_participants
+// does: agents and egress (dependent participants) left out.
+func (r RoomInfo) NumParticipants() int {
+	n := 0
+	for _, p := range r.Participants {
+		if !Dependent(p.Kind) {
+			n++
+		}
+	}
+	return n
+}
+
+// Dependent tells whether a participant of this kind is one LiveKit does not
+// count: it neither fills max_participants nor counts in num_participants.
+func Dependent(kind string) bool { return kind == "agent" || kind == "egress" }
+
 // DataPacket is user data sent by one participant to others.
 type DataPacket struct {
 	// Filled in by the room: the sender.

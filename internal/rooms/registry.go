@@ -148,14 +148,15 @@ func (r *Registry) Counts() (rooms, participants int) {
 	return n, int(r.participants.Load())
 }
 
-// CheckJoin tells, before a session is set up, whether identity could join
-// the room called name now: ErrRoomFull when the room is at its
-// max_participants (a member with the same identity would be replaced, so
-// it does not count). A room that does not exist yet accepts anyone. Join
-// checks again: this is for refusing early, not a reservation.
-func (r *Registry) CheckJoin(name, identity string) error {
+// CheckJoin tells, before a session is set up, whether identity (a
+// participant of kind) could join the room called name now: ErrRoomFull when
+// the room is at its max_participants (a member with the same identity would
+// be replaced, so it does not count; agents and egress never fill a room). A
+// room that does not exist yet accepts anyone. Join checks again: this is
+// for refusing early, not a reservation.
+func (r *Registry) CheckJoin(name, identity, kind string) error {
 	var full bool
-	err := r.withRoom(context.Background(), name, false, func(st *roomState) { full = st.full(identity) })
+	err := r.withRoom(context.Background(), name, false, func(st *roomState) { full = st.full(identity, kind) })
 	switch {
 	case errors.Is(err, ErrRoomNotFound):
 		return nil

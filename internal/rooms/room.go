@@ -363,18 +363,25 @@ func (st *roomState) remove(m *member, reason Reason, closeSink bool) {
 	st.broadcast(ev, m.info.Sid)
 }
 
-// full reports whether a join by identity would exceed max_participants; a
-// member with that identity would be replaced, so it does not count.
-func (st *roomState) full(identity string) bool {
-	count := len(st.members)
-	if st.byIdentity[identity] != nil {
-		count--
+// full reports whether a join by identity (of kind) would exceed
+// max_participants. As on LiveKit, dependent participants (agents, egress)
+// are never refused and do not count; a member with the same identity would
+// be replaced, so it does not count either.
+func (st *roomState) full(identity, kind string) bool {
+	if st.maxPart <= 0 || Dependent(kind) {
+		return false
 	}
-	return st.maxPart > 0 && count >= st.maxPart
+	count := 0
+	for _, m := range st.members {
+		if !Dependent(m.info.Kind) && m.info.Identity != identity {
+			count++
+		}
+	}
+	return count >= st.maxPart
 }
 
 func (st *roomState) join(req JoinRequest, sink Sink) (*Member, error) {
-	if st.full(req.Identity) {
+	if st.full(req.Identity, req.Kind) {
 		return nil, ErrRoomFull
 	}
 	old := st.byIdentity[req.Identity]

@@ -75,7 +75,7 @@ func (l *LiveKit) Serve(w http.ResponseWriter, r *http.Request, ip string) *Refu
 	// A full room is refused here, as the real server does (500, its error
 	// text): the SDKs ignore a leave while they join, so a refusal after the
 	// upgrade would cost them their join timeout.
-	if !params.Reconnect && o.Registry != nil && errors.Is(o.Registry.CheckJoin(pc.Room, pc.Identity), rooms.ErrRoomFull) {
+	if !params.Reconnect && o.Registry != nil && errors.Is(o.Registry.CheckJoin(pc.Room, pc.Identity, claims.Kind), rooms.ErrRoomFull) {
 		log.Info("join refused", "ip", ip, "route", path, "reason", "room full")
 		return &Refusal{Status: http.StatusInternalServerError, Body: bodyRoomFull}
 	}
