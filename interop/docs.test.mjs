@@ -132,6 +132,17 @@ function timeout(ms) {
   return { p, clear: () => clearTimeout(t) };
 }
 
+/** The first of the tools a sh block uses that is not installed here, or null. */
+const TOOLS = ['curl', 'jq', 'openssl'];
+function missingTool(code) {
+  for (const tool of TOOLS) {
+    if (!new RegExp(`(^|[\\s|($])${tool}\\s`, 'm').test(code)) continue;
+    const found = (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, tool)));
+    if (!found) return tool;
+  }
+  return null;
+}
+
 test('the binary under test exists', () => {
   assert.ok(existsSync(binaryPath()), `no binary at ${binaryPath()}: run \`make build\` at the repository root`);
 });
@@ -173,6 +184,11 @@ for (const file of FILES) {
       const name = `${file}:${b.line} (${b.lang})`;
       if (b.marker?.notRun) {
         test(name, { skip: `not run: ${b.marker.notRun}` }, () => {});
+        continue;
+      }
+      const tool = b.lang === 'js' ? null : missingTool(b.code);
+      if (tool) {
+        test(name, { skip: `${tool} is not installed (apt-get install ${tool}); this example is not run` }, () => {});
         continue;
       }
       test(name, async () => {
