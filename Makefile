@@ -4,13 +4,17 @@ BIN       ?= bin/livekit-mock
 PKGS      ?= ./...
 export CGO_ENABLED ?= 1
 
-.PHONY: run build test test-go test-gosdk test-interop interop-deps check lint fmt vet staticcheck imports bench soak fuzz docker clean
+.PHONY: run build install test test-go test-gosdk test-interop interop-deps check lint fmt vet staticcheck imports bench soak fuzz docker clean
 
 run: ## run the server with its defaults on :7880
 	$(GO) run ./cmd/livekit-mock
 
 build: ## build bin/livekit-mock
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/livekit-mock
+
+install: ## go install ./cmd/livekit-mock: livekit-mock in $(go env GOPATH)/bin, or GOBIN (add it to PATH)
+	CGO_ENABLED=0 $(GO) install -trimpath ./cmd/livekit-mock
+	@d=$$($(GO) env GOBIN); [ -n "$$d" ] || d=$$($(GO) env GOPATH)/bin; echo "installed $$d/livekit-mock (put $$d on your PATH)"
 
 test: test-go test-gosdk test-interop ## every test: Go (race on), the Go SDK and the SDK interop suite
 

@@ -1,4 +1,4 @@
-// Test control (SPEC §10) from a Node test suite, as README.md ("Test control")
+// Test control (SPEC §10) from a Node test suite, as docs/test-control.md
 // shows it: reset between tests, wait for a join instead of sleeping, and a
 // fake participant that a JSON client (over `ws`) and an @livekit/rtc-node
 // client both see, with its track and its data.

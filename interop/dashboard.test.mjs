@@ -5,7 +5,7 @@
 // Needs the binary (see lib/server.mjs) and /usr/bin/chromium; playwright-core
 // drives that browser and never downloads one.
 // Screenshots go to ../artifacts/screenshots/; with UPDATE_DOC_SHOT=1 the
-// README's picture, ../docs/dashboard.png, is refreshed too.
+// The picture of docs/test-control.md, ../docs/dashboard.png, is refreshed too.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

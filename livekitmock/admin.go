@@ -54,7 +54,7 @@ type Participant struct {
 	Agent *AgentScript `json:"agent,omitempty"`
 }
 
-// AgentScript is what a scripted agent says and answers (see the README,
+// AgentScript is what a scripted agent says and answers (see docs/agents.md,
 // "Developing a voice UI without an agent").
 type AgentScript struct {
 	Greeting   string            `json:"greeting,omitempty"`

@@ -140,7 +140,7 @@ func (a *api) relay(c *gin.Context, target *url.URL, room string) {
 	out.URL.Scheme, out.URL.Host, out.Host = target.Scheme, target.Host, target.Host
 	out.RequestURI = ""
 	out.Header.Set(relayHeader, a.Cluster.InstanceID())
-	// The home believes it only from TRUSTED_PROXIES (README.md, "Running several instances").
+	// The home believes it only from TRUSTED_PROXIES (docs/clusters.md).
 	out.Header.Set("X-Forwarded-For", c.ClientIP())
 	_ = up.SetDeadline(time.Now().Add(relayHandshake))
 	if err := out.Write(up); err != nil {

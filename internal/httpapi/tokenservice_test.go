@@ -550,7 +550,7 @@ func TestValidateSDKTokens(t *testing.T) {
 	}
 }
 
-// Key rotation (README.md, "Security notes"): tokens of every configured pair
+// Key rotation (docs/http-api.md, "Security notes"): tokens of every configured pair
 // validate; new ones are minted with LIVEKIT_API_KEY.
 func TestValidateDuringKeyRotation(t *testing.T) {
 	s := newSvcServer(t, map[string]string{"LIVEKIT_API_KEY": "newkey", "LIVEKIT_API_SECRET": "new-secret",

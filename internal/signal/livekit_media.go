@@ -9,7 +9,7 @@ import (
 	"github.com/livekit-mock/livekit-mock/internal/signal/pbwire"
 )
 
-// Media forwarding for LiveKit sessions (issue 9; README.md, "Media forwarding").
+// Media forwarding for LiveKit sessions (issue 9; docs/rtc.md, "Media forwarding").
 //
 // Publishing: a client's add_track gets a TR_ sid; when its media arrives
 // on the publisher peer (OnTrack, matched by the track id the client used
