@@ -23,9 +23,6 @@ type Figures interface {
 
 // newFigures is the private metrics instance used when Deps has none; its
 // gauges read the same counters as /health.
-// mintRoutes are the routes whose 200 is a token handed out.
-var mintRoutes = map[string]bool{"/api/livekit/token": true, "/token/room": true, "/token/join": true}
-
 // metricMethod keeps the method label to a fixed set: unmatched requests
 // may carry any method a client invents.
 func metricMethod(m string) string {
@@ -60,7 +57,7 @@ func recordMetrics(f Figures) gin.HandlerFunc {
 			d = -1
 		}
 		f.Observe(route, metricMethod(c.Request.Method), status, d)
-		if status == http.StatusOK && mintRoutes[route] {
+		if _, ok := c.Get(mintedKey); ok && status == http.StatusOK { // a minting handler handed a token out
 			f.TokenMinted(route)
 		}
 		if code, ok := c.Get(validationKey); ok {
