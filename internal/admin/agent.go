@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -291,10 +292,16 @@ type agentRun struct {
 	dropped int
 
 	// Owned by run.
-	state    string
-	greeted  bool
-	others   map[string]string // identity → sid of the non-agent participants
-	ears     map[string]*ear   // by track sid
+	state   string
+	greeted bool
+	others  map[string]string // identity → sid of the non-agent participants
+	// linked is the participant whose microphone the agent listens to: the
+	// first non-agent participant to arrive, then the next one when it
+	// leaves (as the Agents framework's room I/O links one participant).
+	// The others are heard by chat only.
+	linked   string
+	arrival  []string        // non-agent identities in order of arrival
+	ears     map[string]*ear // by track sid
 	chats    map[string]*chatIn
 	chatN    int
 	heardN   int
@@ -449,6 +456,13 @@ func (r *agentRun) handle(ctx context.Context, ev rooms.Event) {
 			_ = r.m.Leave(ctx, rooms.ReasonLeft)
 		}
 		delete(r.others, p.Identity)
+		r.arrival = slices.DeleteFunc(r.arrival, func(id string) bool { return id == p.Identity })
+		if r.linked == p.Identity {
+			r.linked = ""
+			if len(r.arrival) > 0 {
+				r.linked = r.arrival[0]
+			}
+		}
 		for sid, e := range r.ears {
 			if e.identity == p.Identity {
 				e.stop()
@@ -468,7 +482,13 @@ func (r *agentRun) arrived(ctx context.Context, p rooms.ParticipantInfo) {
 	if p.Identity == r.identity || p.Kind == agentKind {
 		return
 	}
+	if _, known := r.others[p.Identity]; !known {
+		r.arrival = append(r.arrival, p.Identity)
+	}
 	r.others[p.Identity] = p.Sid
+	if r.linked == "" {
+		r.linked = p.Identity
+	}
 	for _, t := range p.Tracks {
 		r.listen(p, t)
 	}
@@ -499,8 +519,8 @@ func (r *agentRun) listen(p rooms.ParticipantInfo, t rooms.TrackInfo) {
 // the agent.
 func (r *agentRun) hear(ctx context.Context, p heardPacket) {
 	e := r.ears[p.track]
-	if e == nil {
-		return
+	if e == nil || e.identity != r.linked {
+		return // only the linked participant's speech makes turns
 	}
 	switch e.det.Packet(p.at, p.size) {
 	case scripted.TurnStarted:

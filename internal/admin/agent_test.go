@@ -396,3 +396,66 @@ func TestEmbeddedVoicePlays(t *testing.T) {
 		t.Errorf("voice has %d frames, want seconds of them", clip.Frames())
 	}
 }
+
+// The agent listens to one participant, as the Agents framework links one:
+// the first to arrive. Another one's microphone (a fake playing a tone, say)
+// neither interrupts it nor makes turns; once the linked one leaves, the
+// next one is heard.
+func TestScriptedAgentHearsTheLinkedParticipant(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		j := journal.New(journal.Options{})
+		reg := rooms.NewRegistry(rooms.Options{IDs: ids.New(nil), Observer: admin.Observer(j),
+			EmptyTimeout: time.Minute, DepartureTimeout: time.Minute})
+		defer reg.Close()
+		e := &ears{listens: map[string]func(int){}}
+		a := admin.New(admin.Options{Registry: reg, Journal: j, Wire: jsonWire{}, Voices: e})
+		defer a.Close()
+		script := scripted.Script{Replies: []scripted.Reply{{Say: "You said: {text}"}}, Heard: []string{"hello"}}
+		if _, err := a.AddFake(ctx, admin.Fake{Room: "r", Identity: "assistant", Agent: &script}); err != nil {
+			t.Fatal(err)
+		}
+		join := func(identity string) (*rooms.Member, rooms.TrackInfo) {
+			m, err := reg.Join(ctx, rooms.JoinRequest{Room: "r", Identity: identity, Dialect: rooms.DialectLiveKit,
+				Permission: rooms.AllPermissions(), State: rooms.StateActive}, &client{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mic, err := m.PublishTrack(ctx, rooms.TrackRequest{Kind: rooms.KindAudio, Source: rooms.SourceMicrophone})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m, mic
+		}
+		first, _ := join("first")
+		_, otherMic := join("second")
+		synctest.Wait()
+
+		if err := a.Say(ctx, "r", "assistant", "A long announcement that takes a few seconds to say in full."); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		e.speak(otherMic.Sid, 120, 500)
+		e.speak(otherMic.Sid, 3, 1000)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if n := len(journalOf(j, journal.TypeAgentInterrupted)); n != 0 {
+			t.Fatalf("the second participant's microphone interrupted the agent %d times", n)
+		}
+		if heard := journalOf(j, journal.TypeAgentHeard); len(heard) != 0 {
+			t.Fatalf("heard the second participant: %v", heard)
+		}
+
+		if err := first.Leave(ctx, rooms.ReasonLeft); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		e.speak(otherMic.Sid, 120, 500)
+		e.speak(otherMic.Sid, 3, 1000)
+		synctest.Wait()
+		heard := journalOf(j, journal.TypeAgentHeard)
+		if len(heard) != 1 || heard[0]["from"] != "second" || heard[0]["text"] != "hello" {
+			t.Fatalf("after the first left: heard %v", heard)
+		}
+	})
+}
