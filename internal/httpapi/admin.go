@@ -619,15 +619,25 @@ func (a *api) handleAdminAddFake(c *gin.Context) {
 	c.JSON(http.StatusCreated, gin.H{"room": fk.Room, "participant": adminParticipantOf(info)})
 }
 
-// handleAdminSay makes a scripted agent speak now.
-func (a *api) handleAdminSay(c *gin.Context) {
-	room, identity := c.Param("room"), c.Param("identity")
+// roomAndIdentity reads the :room and :identity of a participant's path,
+// refusing names outside the policy (400).
+func (a *api) roomAndIdentity(c *gin.Context) (room, identity string, ok bool) {
+	room, identity = c.Param("room"), c.Param("identity")
 	if err := a.Names.Room("room", room); err != nil {
 		abortError(c, codeInvalidArgument, err.Error())
-		return
+		return "", "", false
 	}
 	if err := a.Names.Identity("identity", identity); err != nil {
 		abortError(c, codeInvalidArgument, err.Error())
+		return "", "", false
+	}
+	return room, identity, true
+}
+
+// handleAdminSay makes a scripted agent speak now.
+func (a *api) handleAdminSay(c *gin.Context) {
+	room, identity, ok := a.roomAndIdentity(c)
+	if !ok {
 		return
 	}
 	text, has, err := bodyFields(c).str("text")
@@ -651,13 +661,8 @@ func (a *api) handleAdminSay(c *gin.Context) {
 }
 
 func (a *api) handleAdminRemove(c *gin.Context) {
-	room, identity := c.Param("room"), c.Param("identity")
-	if err := a.Names.Room("room", room); err != nil {
-		abortError(c, codeInvalidArgument, err.Error())
-		return
-	}
-	if err := a.Names.Identity("identity", identity); err != nil {
-		abortError(c, codeInvalidArgument, err.Error())
+	room, identity, ok := a.roomAndIdentity(c)
+	if !ok {
 		return
 	}
 	if err := a.Admin.RemoveParticipant(c.Request.Context(), room, identity); err != nil {
