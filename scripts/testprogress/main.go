@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -43,7 +44,7 @@ type pkgState struct {
 
 type printer struct {
 	out     io.Writer
-	module  string // "module/" of ./go.mod, left out of package names
+	module  string // module path of ./go.mod, left out of package names
 	begin   time.Time
 	last    time.Time // when something was last printed
 	running map[string]*pkgState
@@ -146,13 +147,13 @@ func (p *printer) line(line string) {
 		fmt.Fprint(p.out, e.Output)
 		return
 	case "build-fail":
-		p.say("FAIL  %s (build failed)", strings.TrimPrefix(e.ImportPath, p.module))
+		p.say("FAIL  %s (build failed)", p.short(e.ImportPath))
 		return
 	}
 	if e.Package == "" {
 		return
 	}
-	e.Package = strings.TrimPrefix(e.Package, p.module)
+	e.Package = p.short(e.Package)
 	st := p.running[e.Package]
 	if st == nil {
 		st = &pkgState{started: time.Now(), tests: map[string][]string{}}
@@ -254,7 +255,19 @@ func (p *printer) summary() {
 	}
 }
 
-// modulePath is the module path of ./go.mod followed by "/", or "" without one.
+// short is a package path without the module path: "internal/rooms", or
+// the module's last element for the module's root package.
+func (p *printer) short(pkg string) string {
+	if p.module == "" {
+		return pkg
+	}
+	if pkg == p.module {
+		return path.Base(pkg)
+	}
+	return strings.TrimPrefix(pkg, p.module+"/")
+}
+
+// modulePath is the module path of ./go.mod, or "" without one.
 func modulePath() string {
 	b, err := os.ReadFile("go.mod")
 	if err != nil {
@@ -262,7 +275,7 @@ func modulePath() string {
 	}
 	for _, l := range strings.Split(string(b), "\n") {
 		if f := strings.Fields(l); len(f) == 2 && f[0] == "module" {
-			return f[1] + "/"
+			return f[1]
 		}
 	}
 	return ""

@@ -19,6 +19,9 @@ const stream = `{"Action":"start","Package":"m/a"}
 {"Action":"pass","Package":"m/a","Test":"TestSlow","Elapsed":2.5}
 {"Action":"output","Package":"m/a","Output":"ok  \tm/a\t2.6s\n"}
 {"Action":"pass","Package":"m/a","Elapsed":2.6}
+{"Action":"run","Package":"m","Test":"TestRoot"}
+{"Action":"pass","Package":"m","Test":"TestRoot","Elapsed":0.04}
+{"Action":"pass","Package":"m","Elapsed":0.1}
 {"Action":"start","Package":"m/none"}
 {"Action":"output","Package":"m/none","Output":"?   \tm/none\t[no test files]\n"}
 {"Action":"skip","Package":"m/none","Elapsed":0}
@@ -38,7 +41,7 @@ const stream = `{"Action":"start","Package":"m/a"}
 
 func TestPrinter(t *testing.T) {
 	var out bytes.Buffer
-	p := &printer{out: &out, begin: time.Now(), running: map[string]*pkgState{}, module: "m/"}
+	p := &printer{out: &out, begin: time.Now(), running: map[string]*pkgState{}, module: "m"}
 	for _, l := range strings.Split(strings.TrimSpace(stream), "\n") {
 		p.line(l)
 	}
@@ -52,7 +55,8 @@ func TestPrinter(t *testing.T) {
 		"    b_test.go:9: want 1, got 2\n",
 		"    panic: test timed out after 10m0s\n",
 		"FAIL  b 0.2s\n",
-		"1 packages ok, 1 failed, 1 without tests; slowest: a 3s, b 0s\n",
+		"ok    m 0.1s (slowest: TestRoot 0.0s)\n",
+		"2 packages ok, 1 failed, 1 without tests; slowest: a 3s, b 0s, m 0s\n",
 		"FAIL b\n",
 	} {
 		if !strings.Contains(got, want) {
