@@ -87,3 +87,19 @@ func TestExitStatus(t *testing.T) {
 		t.Errorf("command exiting 0 with nothing failed: status %d, want 0", code)
 	}
 }
+
+func TestHeartbeatNamesWhatStillRuns(t *testing.T) {
+	var out bytes.Buffer
+	begin := time.Now()
+	p := &printer{out: &out, begin: begin, running: map[string]*pkgState{}, module: "m"}
+	p.heartbeat(begin.Add(40 * time.Second))
+	p.line(`{"Action":"start","Package":"m/slow"}`)
+	p.running["slow"].started = begin
+	p.heartbeat(begin.Add(95 * time.Second))
+	got := out.String()
+	for _, want := range []string{"still building (0 packages done so far)\n", "still running: slow (1:35)\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+}
