@@ -29,7 +29,7 @@ bin/testprogress: scripts/testprogress/main.go
 	$(GO) build -o $@ ./scripts/testprogress
 
 test-go: go-deps bin/testprogress
-	@echo "== go test -race ./... (builds every test binary with the race detector first: 1-3 minutes of compiling)"
+	@echo "== go test -race ./... (a first run compiles every test binary with the race detector before any result: minutes)"
 	bin/testprogress $(GO) test -race -count=1 -json $(PKGS)
 	@echo "== go test -race in test/embed (a module of its own)"
 	cd test/embed && ../../bin/testprogress $(GO) test -race -count=1 -json ./...
