@@ -76,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	p := &printer{out: stdout, begin: time.Now(), running: map[string]*pkgState{}, module: modulePath()}
-	p.say("%s (compiling with the race detector first; the first run also downloads modules)", strings.Join(args, " "))
+	p.say("%s", strings.Join(args, " "))
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintln(stderr, "testprogress:", err)
 		return 2
