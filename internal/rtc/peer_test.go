@@ -480,6 +480,14 @@ func TestReliableDataBurstIsQueuedAndDeliveredInOrder(t *testing.T) {
 	for range 2 {
 		waitFor(t, c.opened, "client channels open")
 	}
+	// The client sees its channels open before the server has them: a first
+	// message that arrives shows the server's side is open too.
+	hello := make(chan string, 1)
+	c.reliable.OnMessage(func(m webrtc.DataChannelMessage) { hello <- string(m.Data) })
+	if err := s.peer.SendData(true, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, hello, "the first message")
 	const n = 400 // 400 KiB
 	got := make(chan string, n)
 	c.reliable.OnMessage(func(m webrtc.DataChannelMessage) { got <- string(m.Data[:8]) })
@@ -509,8 +517,21 @@ func TestReliableDataToAClientThatStopsReadingEndsInErrSlowConsumer(t *testing.T
 	}
 	stuck := make(chan struct{})
 	t.Cleanup(func() { close(stuck) })
-	c.reliable.OnMessage(func(webrtc.DataChannelMessage) { <-stuck }) // stops the client's reading
+	first := make(chan bool, 1)
+	c.reliable.OnMessage(func(webrtc.DataChannelMessage) { // takes one message, then stops the client's reading
+		select {
+		case first <- true:
+		default:
+		}
+		<-stuck
+	})
 	msg := make([]byte, 1024)
+	// The client sees its channels open before the server has them: one
+	// message that arrives shows the server's side is open too.
+	if err := s.peer.SendData(true, msg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, first, "the first message")
 	var err error
 	sent := 0
 	// The client takes up to its receive window (1 MiB in pion) before it
