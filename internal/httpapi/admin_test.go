@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -80,8 +79,7 @@ func startAdminWith(t *testing.T, env map[string]string, hubOpts signal.Options,
 	if tweak != nil {
 		tweak(&d)
 	}
-	h := New(completeDeps(d))
-	s := httptest.NewServer(h)
+	s := serveDeps(t, cfg, now, d)
 	t.Cleanup(func() {
 		jour.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), wait)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,10 +16,7 @@ import (
 
 	"github.com/livekit-mock/livekit-mock/internal/auth"
 	"github.com/livekit-mock/livekit-mock/internal/cluster"
-	"github.com/livekit-mock/livekit-mock/internal/ids"
 	"github.com/livekit-mock/livekit-mock/internal/metrics"
-	"github.com/livekit-mock/livekit-mock/internal/names"
-	"github.com/livekit-mock/livekit-mock/internal/ratelimit"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 	"github.com/livekit-mock/livekit-mock/internal/roomservice"
 	"github.com/livekit-mock/livekit-mock/internal/signal"
@@ -253,24 +249,15 @@ func newClusterServerEnv(t *testing.T, cl ClusterView, env map[string]string) (*
 	t.Helper()
 	cfg := testConfig(t, env)
 	now := time.Now
-	policy, _ := names.ParsePolicy(cfg.NamePolicy)
 	reg := rooms.NewRegistry(rooms.Options{EmptyTimeout: time.Minute, DepartureTimeout: time.Minute})
 	t.Cleanup(reg.Close)
 	figs := metrics.New(metrics.Options{Rooms: reg.Counts})
 	hub, verifier := signal.NewHub(signal.Options{}), auth.NewVerifier(cfg.Keys, now)
-	h := New(completeDeps(Deps{
-		Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Issuer: auth.NewIssuer(cfg.APIKey, cfg.APISecret, now), Verifier: verifier,
-		RTC: rtcEndpoint(cfg, hub, reg, verifier, nil),
-		IDs: ids.New(nil), Names: policy, Now: now, Started: now(),
-		MintLimiter:    ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
-		ServiceLimiter: ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
-		Registry:       reg, Rooms: reg, Figures: figs, Cluster: cl,
+	s := serveDeps(t, cfg, now, Deps{
+		Verifier: verifier, RTC: rtcEndpoint(cfg, hub, reg, verifier, nil),
+		Registry: reg, Rooms: reg, Figures: figs, Cluster: cl, Hub: hub,
 		RoomService: roomservice.New(reg, roomservice.Options{}),
-		Hub:         hub,
-	}))
-	s := httptest.NewServer(h)
-	t.Cleanup(s.Close)
+	})
 	return &testServer{Server: s, cfg: cfg}, reg
 }
 

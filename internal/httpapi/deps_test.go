@@ -1,8 +1,18 @@
 package httpapi
 
 import (
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
 	"github.com/livekit-mock/livekit-mock/internal/auth"
+	"github.com/livekit-mock/livekit-mock/internal/config"
+	"github.com/livekit-mock/livekit-mock/internal/ids"
 	"github.com/livekit-mock/livekit-mock/internal/metrics"
+	"github.com/livekit-mock/livekit-mock/internal/names"
+	"github.com/livekit-mock/livekit-mock/internal/ratelimit"
 	"github.com/livekit-mock/livekit-mock/internal/tokenservice"
 )
 
@@ -34,4 +44,44 @@ func completeDeps(d Deps) Deps {
 		d.Callers = auth.NewCallerVerifier(d.Config.JWTSecret, d.Now)
 	}
 	return d
+}
+
+// serveDeps is the one way this package's tests build a server: the whole
+// HTTP surface from New, with the real middleware, on httptest. d holds what
+// a test chooses; the rest comes from cfg and now as the builder makes it
+// (logger, issuer, verifier, ids, name policy, limiters, then completeDeps).
+func serveDeps(t testing.TB, cfg *config.Config, now func() time.Time, d Deps) *httptest.Server {
+	t.Helper()
+	if now == nil {
+		now = time.Now
+	}
+	d.Config = cfg
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if d.Issuer == nil {
+		d.Issuer = auth.NewIssuer(cfg.APIKey, cfg.APISecret, now)
+	}
+	if d.Verifier == nil {
+		d.Verifier = auth.NewVerifier(cfg.Keys, now)
+	}
+	if d.IDs == nil {
+		d.IDs = ids.New(nil)
+	}
+	d.Names, _ = names.ParsePolicy(cfg.NamePolicy) // validated by config
+	if d.Now == nil {
+		d.Now = now
+	}
+	if d.Started.IsZero() {
+		d.Started = now()
+	}
+	if d.MintLimiter == nil {
+		d.MintLimiter = ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now)
+	}
+	if d.ServiceLimiter == nil {
+		d.ServiceLimiter = ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now)
+	}
+	s := httptest.NewServer(New(completeDeps(d)))
+	t.Cleanup(s.Close)
+	return s
 }

@@ -22,8 +22,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/livekit-mock/livekit-mock/internal/auth"
-	"github.com/livekit-mock/livekit-mock/internal/ids"
-	"github.com/livekit-mock/livekit-mock/internal/ratelimit"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 	"github.com/livekit-mock/livekit-mock/internal/signal"
 	"github.com/livekit-mock/livekit-mock/internal/signal/pbwire"
@@ -66,19 +64,13 @@ func startLiveKit(t *testing.T, env map[string]string) *lkTestEnv {
 	reg := rooms.NewRegistry(rooms.Options{EmptyTimeout: time.Minute, DepartureTimeout: time.Minute})
 	hub := signal.NewHub(signal.Options{MaxConnectionsPerIP: cfg.RTCMaxConnectionsPerIP, CloseGrace: 100 * time.Millisecond})
 	verifier := auth.NewVerifier(cfg.Keys, now)
-	h := New(completeDeps(Deps{
-		Config: cfg, Logger: log,
-		Issuer: auth.NewIssuer(cfg.APIKey, cfg.APISecret, now), Verifier: verifier,
-		IDs: ids.New(nil), Now: now, Started: now(),
-		Registry: reg, Hub: hub,
+	srv := serveDeps(t, cfg, now, Deps{
+		Logger: log, Verifier: verifier, Registry: reg, Hub: hub,
 		RTC: rtcEndpoint(cfg, hub, reg, verifier, signal.NewLiveKit(signal.LiveKitOptions{
 			Registry: reg, Server: pbwire.ServerInfo{NodeID: "ND_test"}, Logger: log,
 			Hub: hub, Verifier: verifier, Keys: cfg.Keys, Origins: cfg.RTCAllowedOrigins,
 		})),
-		MintLimiter:    ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
-		ServiceLimiter: ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
-	}))
-	srv := httptest.NewServer(h)
+	})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()

@@ -26,7 +26,6 @@ import (
 	"github.com/livekit-mock/livekit-mock/internal/config"
 	"github.com/livekit-mock/livekit-mock/internal/ids"
 	"github.com/livekit-mock/livekit-mock/internal/names"
-	"github.com/livekit-mock/livekit-mock/internal/ratelimit"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 	"github.com/livekit-mock/livekit-mock/internal/signal"
 	"github.com/livekit-mock/livekit-mock/internal/signal/jsonwire"
@@ -107,14 +106,10 @@ func startRTC(t *testing.T, env map[string]string, hubOpts signal.Options) *rtcE
 
 	// The whole HTTP surface (routes.go), so the real middleware applies.
 	verifier := auth.NewVerifier(cfg.Keys, now)
-	r := New(completeDeps(Deps{
-		Config: cfg, Logger: slog.New(slog.DiscardHandler), Issuer: e.issuer, Verifier: verifier,
-		IDs: ids.New(nil), Now: time.Now, Started: time.Now(), Registry: e.reg, Hub: e.hub,
-		RTC:            rtcEndpoint(cfg, e.hub, e.reg, verifier, nil),
-		MintLimiter:    ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, time.Now),
-		ServiceLimiter: ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, time.Now),
-	}))
-	e.srv = httptest.NewServer(r)
+	e.srv = serveDeps(t, cfg, nil, Deps{
+		Logger: slog.New(slog.DiscardHandler), Issuer: e.issuer, Verifier: verifier, Registry: e.reg, Hub: e.hub,
+		RTC: rtcEndpoint(cfg, e.hub, e.reg, verifier, nil),
+	})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()

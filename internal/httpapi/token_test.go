@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,9 +16,6 @@ import (
 
 	"github.com/livekit-mock/livekit-mock/internal/auth"
 	"github.com/livekit-mock/livekit-mock/internal/config"
-	"github.com/livekit-mock/livekit-mock/internal/ids"
-	"github.com/livekit-mock/livekit-mock/internal/names"
-	"github.com/livekit-mock/livekit-mock/internal/ratelimit"
 )
 
 // testConfig is the default configuration with overrides.
@@ -40,23 +36,7 @@ type testServer struct {
 func newTestServer(t *testing.T, env map[string]string) *testServer {
 	t.Helper()
 	cfg := testConfig(t, env)
-	now := time.Now
-	policy, _ := names.ParsePolicy(cfg.NamePolicy)
-	h := New(completeDeps(Deps{
-		Config:         cfg,
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Issuer:         auth.NewIssuer(cfg.APIKey, cfg.APISecret, now),
-		Verifier:       auth.NewVerifier(cfg.Keys, now),
-		IDs:            ids.New(nil),
-		Names:          policy,
-		Now:            now,
-		Started:        now(),
-		MintLimiter:    ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
-		ServiceLimiter: ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
-	}))
-	s := httptest.NewServer(h)
-	t.Cleanup(s.Close)
-	return &testServer{Server: s, cfg: cfg}
+	return &testServer{Server: serveDeps(t, cfg, nil, Deps{}), cfg: cfg}
 }
 
 type reply struct {

@@ -5,10 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -23,7 +20,6 @@ import (
 	"github.com/livekit-mock/livekit-mock/internal/ids"
 	"github.com/livekit-mock/livekit-mock/internal/metrics"
 	"github.com/livekit-mock/livekit-mock/internal/names"
-	"github.com/livekit-mock/livekit-mock/internal/ratelimit"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 	"github.com/livekit-mock/livekit-mock/internal/tokenservice"
 )
@@ -83,22 +79,15 @@ func newSvcServer(t *testing.T, env map[string]string, o svcOpts) *svcServer {
 	idg := ids.New(nil)
 	sig := &fakeSignal{}
 	sig.accepting.Store(true)
-	h := New(completeDeps(Deps{
-		Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Issuer: issuer, Verifier: verifier, IDs: idg, Names: policy, Now: now, Started: now(),
-		MintLimiter:    ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
-		ServiceLimiter: ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
-		Rooms:          reg,
-		Conns:          fakeConns(2),
+	s := serveDeps(t, cfg, now, Deps{
+		Issuer: issuer, Verifier: verifier, IDs: idg, Rooms: reg, Conns: fakeConns(2),
 		TokenService: tokenservice.New(tokenservice.Options{
 			Minter: issuer, Verifier: verifier, Names: policy, WSURL: cfg.WSURL,
 			DefaultTTL: time.Duration(cfg.JWTExpiryHours) * time.Hour, NewIdentity: idg.UUID, Rooms: reserver{reg},
 		}),
 		Figures: m,
 		Signal:  sig,
-	}))
-	s := httptest.NewServer(h)
-	t.Cleanup(s.Close)
+	})
 	return &svcServer{testServer: &testServer{Server: s, cfg: cfg}, reg: reg, figures: m, signal: sig}
 }
 
