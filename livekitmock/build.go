@@ -170,19 +170,23 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 	if len(cfg.ICEServers) > 0 {
 		ice = []pbwire.ICEServer{{URLs: cfg.ICEServers}}
 	}
+	// With REDIS_URL, a session whose room another instance holds is relayed
+	// there (signal's relay.go), in either dialect.
+	var relayHomes signal.Homes
+	if shared != nil {
+		relayHomes = homes{shared}
+	}
 	livekit := signal.NewLiveKit(signal.LiveKitOptions{
 		Registry: registry, Engine: engine, ICEServers: ice, Server: pbwire.ServerInfo{NodeID: nodeID},
 		Now: now, Logger: log, Hub: hub, Verifier: verifier, Keys: cfg.Keys, Origins: cfg.RTCAllowedOrigins,
-		DataDropped: func(kind string) { figures.DataDropped(kind) },
+		DataDropped: func(kind string) { figures.DataDropped(kind) }, Homes: relayHomes,
 	})
 	jsonOpts := signal.JSONOptions{
 		Registry: registry, IDs: idgen, Names: policy, RequireToken: cfg.RTCRequireToken,
 		Server: jsonwire.ServerInfo{Version: version, Node: cfg.InstanceID, Region: "local", Protocol: 1},
 		Limits: signal.Limits{ReadLimit: cfg.RTCMaxMessageBytes, Rate: cfg.RTCMessageRate, Burst: cfg.RTCMessageBurst},
 	}
-	if shared != nil { // token-less JSON joins are relayed at join_room
-		jsonOpts.Homes = jsonHomes{shared}
-	}
+	jsonOpts.Homes = relayHomes
 	rtcEndpoint := signal.NewEndpoint(signal.NewJSONEndpoint(signal.JSONEndpointOptions{
 		JSONOptions: jsonOpts, Hub: hub, Verifier: verifier, Origins: cfg.RTCAllowedOrigins, Logger: log,
 	}), livekit)
@@ -238,9 +242,6 @@ func build(ctx context.Context, cfg *config.Config, logOut io.Writer) (*Server, 
 	srv.OnShutdown("journal followers", func(context.Context) { jour.Close() })
 	srv.OnShutdown("signal hub", func(ctx context.Context) { _ = hub.Shutdown(ctx) })
 	srv.OnShutdown("livekit resume table", func(context.Context) { livekit.Close() })
-	if shared != nil { // relayed signalling ends with the sessions
-		srv.OnShutdown("cluster relays", func(context.Context) { shared.StopRelays() })
-	}
 	srv.OnShutdown("rtc engine", func(context.Context) { _ = engine.Close() })
 	srv.OnShutdown("rooms", func(context.Context) { registry.Close() })
 	// After the rooms: their ends are the jobs' ends.
@@ -376,18 +377,18 @@ func withBoundPort(u string, port int, addr net.Addr) string {
 	return u
 }
 
-// jsonHomes lets the JSON dialect relay a session whose room is named only in
-// join_room, after the upgrade, to the room's home instance.
-type jsonHomes struct{ c *cluster.Cluster }
+// homes tells the dialects where a room is served, so that a session whose
+// room another instance holds is relayed there (signal's relay.go).
+type homes struct{ c *cluster.Cluster }
 
-func (h jsonHomes) Remote(ctx context.Context, room string) (string, bool) {
+func (h homes) Remote(ctx context.Context, room string) (string, bool) {
 	home := h.c.Route(ctx, room)
 	return home, home != ""
 }
 
 // RelayHeader marks the upgrade as relayed and names the client (the home
 // believes it only from TRUSTED_PROXIES).
-func (h jsonHomes) RelayHeader(ip string) http.Header {
+func (h homes) RelayHeader(ip string) http.Header {
 	hd := http.Header{}
 	hd.Set(signal.RelayHeader, h.c.InstanceID())
 	if ip != "" {

@@ -141,9 +141,6 @@ type Cluster struct {
 
 	stop context.CancelFunc
 	done chan struct{}
-
-	relays     chan struct{} // closed by StopRelays
-	relaysOnce sync.Once
 }
 
 // Connect opens the Redis connection of o.URL and checks it answers. The
@@ -178,8 +175,7 @@ func Connect(ctx context.Context, o Options) (*Cluster, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	c := &Cluster{o: o, rdb: redis.NewClient(ro), claimed: map[string]bool{}, conflicts: map[string]string{},
-		relays: make(chan struct{})}
+	c := &Cluster{o: o, rdb: redis.NewClient(ro), claimed: map[string]bool{}, conflicts: map[string]string{}}
 	c.url.Store(&o.InstanceURL)
 	pctx, cancel := context.WithTimeout(ctx, 2*opTimeout)
 	defer cancel()
@@ -326,18 +322,10 @@ func (c *Cluster) Start(instanceURL string, report func() Report) error {
 	return nil
 }
 
-// Relaying is closed when relayed connections must end (shutdown).
-func (c *Cluster) Relaying() <-chan struct{} { return c.relays }
-
-// StopRelays ends every relayed connection (Relaying is closed). Shutdown
-// calls it with the WebSocket sessions; later calls do nothing.
-func (c *Cluster) StopRelays() { c.relaysOnce.Do(func() { close(c.relays) }) }
-
 // Close stops the heartbeat, removes this instance and its room claims from
 // the directory (so it drops out at once, not after the TTL) and closes the
 // connection.
 func (c *Cluster) Close(ctx context.Context) error {
-	c.StopRelays()
 	started := c.stop != nil
 	if started {
 		c.stop()

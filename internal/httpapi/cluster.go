@@ -33,8 +33,6 @@ type ClusterView interface {
 	// HomeURL returns the URL of the other instance that holds room's
 	// claim, "" when none does (claiming nothing).
 	HomeURL(ctx context.Context, room string) string
-	// Relaying is closed when relayed connections must end.
-	Relaying() <-chan struct{}
 }
 
 // ClusterReport builds what this instance publishes at every heartbeat: its

@@ -41,7 +41,6 @@ func (f *fakeCluster) Route(context.Context, string) string {
 	home, _ := f.home.Load().(string)
 	return home
 }
-func (f *fakeCluster) Relaying() <-chan struct{} { return nil }
 func (f *fakeCluster) HomeURL(context.Context, string) string {
 	u, _ := f.homeURL.Load().(string)
 	return u
@@ -118,6 +117,22 @@ func TestClusterReport(t *testing.T) {
 	if err := json.Unmarshal(rep.Rooms[0].Doc, &rj); err != nil || rj.Name != "r1" || rj.Sid != rep.Rooms[0].Sid {
 		t.Fatalf("room doc %s: %v", rep.Rooms[0].Doc, err)
 	}
+}
+
+// testHomes relays to the fake cluster's Route, as the builder's adapter
+// does with the real one.
+type testHomes struct{ c ClusterView }
+
+func (h testHomes) Remote(ctx context.Context, room string) (string, bool) {
+	home := h.c.Route(ctx, room)
+	return home, home != ""
+}
+
+func (h testHomes) RelayHeader(ip string) http.Header {
+	hd := http.Header{}
+	hd.Set(relayHeader, h.c.InstanceID())
+	hd.Set("X-Forwarded-For", ip)
+	return hd
 }
 
 type connCount int
@@ -254,7 +269,7 @@ func newClusterServerEnv(t *testing.T, cl ClusterView, env map[string]string) (*
 	figs := metrics.New(metrics.Options{Rooms: reg.Counts})
 	hub, verifier := signal.NewHub(signal.Options{}), auth.NewVerifier(cfg.Keys, now)
 	s := serveDeps(t, cfg, now, Deps{
-		Verifier: verifier, RTC: rtcEndpoint(cfg, hub, reg, verifier, nil),
+		Verifier: verifier, RTC: rtcEndpointHomes(cfg, hub, reg, verifier, nil, testHomes{cl}),
 		Registry: reg, Rooms: reg, Figures: figs, Cluster: cl, Hub: hub,
 		RoomService: roomservice.New(reg, roomservice.Options{}),
 	})

@@ -74,10 +74,9 @@ func New(d Deps) http.Handler {
 	// rtc: the WebSocket in both dialects; the endpoint applies
 	// RTC_ALLOWED_ORIGINS, tokens and the connection caps before the upgrade.
 	if d.RTC != nil {
+		// A room homed on another instance is relayed there by the
+		// endpoint itself (signal's relay.go).
 		rtc := rtcRoute(d.RTC)
-		if d.Cluster != nil { // rooms homed elsewhere are relayed (cluster_relay.go)
-			rtc = a.clusterRelay(rtc)
-		}
 		e.GET("/rtc", rtc)
 		e.GET("/rtc/v1", rtc)
 		// The LiveKit SDKs' validate calls answer as the upgrade would, with
@@ -85,9 +84,6 @@ func New(d Deps) http.Handler {
 		// unknown paths (404), which makes the SDKs fall back.
 		if lk := d.RTC.LiveKit(); lk != nil {
 			validate := validateRoute(lk)
-			if d.Cluster != nil { // asked of the room's home (cluster_relay.go)
-				validate = a.clusterRelay(validate)
-			}
 			e.GET("/rtc/validate", validate)
 			e.GET("/rtc/v1/validate", validate)
 		}

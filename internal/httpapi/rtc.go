@@ -49,6 +49,12 @@ func renderRefusal(c *gin.Context, ref *signal.Refusal) {
 		abortError(c, ref.Code, ref.Body)
 		return
 	}
+	if ref.ContentType != "" { // another instance's answer, passed back as is
+		c.Header("Content-Type", ref.ContentType)
+		c.AbortWithStatus(ref.Status)
+		_, _ = c.Writer.WriteString(ref.Body)
+		return
+	}
 	c.Header("Content-Type", "text/plain; charset=utf-8")
 	c.AbortWithStatus(ref.Status)
 	if ref.Body != "" {
@@ -56,6 +62,3 @@ func renderRefusal(c *gin.Context, ref *signal.Refusal) {
 	}
 }
 
-// refuseAdmission answers a connection the hub did not admit, in the JSON
-// dialect's terms.
-func refuseAdmission(c *gin.Context, err error) { renderRefusal(c, signal.AdmissionRefusal(err)) }

@@ -1086,12 +1086,18 @@ func TestRoomsEndpoints(t *testing.T) {
 // rtcEndpoint builds /rtc as the builder does: the JSON dialect and, when lk
 // is not nil, the LiveKit dialect it is given.
 func rtcEndpoint(cfg *config.Config, hub *signal.Hub, reg *rooms.Registry, verifier *auth.Verifier, lk *signal.LiveKit) *signal.Endpoint {
+	return rtcEndpointHomes(cfg, hub, reg, verifier, lk, nil)
+}
+
+// rtcEndpointHomes is rtcEndpoint with rooms homed elsewhere relayed there.
+func rtcEndpointHomes(cfg *config.Config, hub *signal.Hub, reg *rooms.Registry, verifier *auth.Verifier, lk *signal.LiveKit, homes signal.Homes) *signal.Endpoint {
 	policy, _ := names.ParsePolicy(cfg.NamePolicy)
 	return signal.NewEndpoint(signal.NewJSONEndpoint(signal.JSONEndpointOptions{
 		JSONOptions: signal.JSONOptions{
 			Registry: reg, IDs: ids.New(nil), Names: policy, RequireToken: cfg.RTCRequireToken,
 			Server: jsonwire.ServerInfo{Version: Version, Node: cfg.InstanceID, Region: "local", Protocol: 1},
 			Limits: signal.Limits{ReadLimit: cfg.RTCMaxMessageBytes, Rate: cfg.RTCMessageRate, Burst: cfg.RTCMessageBurst},
+			Homes:  homes,
 		},
 		Hub: hub, Verifier: verifier, Origins: cfg.RTCAllowedOrigins,
 	}), lk)

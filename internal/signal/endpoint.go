@@ -19,6 +19,9 @@ type Refusal struct {
 	Code   string // JSON dialect: "unauthenticated", "invalid_argument", ...
 	Status int    // LiveKit dialect: the real server's status
 	Body   string // the sentence (JSON) or the plain text (LiveKit)
+	// ContentType, when set, is the Content-Type of Body as another
+	// instance answered it (a relayed upgrade's refusal, passed back as is).
+	ContentType string
 }
 
 func (r *Refusal) Error() string { return r.Body }
@@ -133,6 +136,12 @@ func (e *JSONEndpoint) Serve(w http.ResponseWriter, r *http.Request, ip string) 
 	dl := e.dialect
 	if r.Header.Get(RelayHeader) != "" {
 		dl = e.relayed
+	} else if grant != nil && e.o.Homes != nil {
+		// The token names a room another instance holds: served there.
+		if home, remote := e.o.Homes.Remote(r.Context(), grant.Room); remote {
+			return relayUpgrade(e.o.Hub, e.o.Homes, w, r, ip, home, adm, rooms.DialectJSON, e.o.Limits,
+				&Refusal{Code: "unavailable", Body: "The room's home instance is unreachable"})
+		}
 	}
 	if err := e.o.Hub.Serve(w, r, Request{Admission: adm, Dialect: dl, Grant: grant}); err != nil && !IsHandshakeError(err) {
 		return admissionRefusal(err, false)
@@ -157,10 +166,6 @@ func admissionRefusal(err error, plain bool) *Refusal {
 	}
 	return &Refusal{Code: "unavailable", Body: "Server is shutting down"}
 }
-
-// AdmissionRefusal is the JSON dialect's answer to a connection the hub did
-// not admit (the cluster relay admits before relaying).
-func AdmissionRefusal(err error) *Refusal { return admissionRefusal(err, false) }
 
 // verifyForJoin verifies a token and checks what a join needs, as the
 // LiveKit dialect does before upgrading: a valid token granting roomJoin

@@ -83,7 +83,7 @@ type jsonHandler struct {
 	// detaches the participant for the resume window (SPEC §8, §10).
 	resumable bool
 	// relay: joined through another instance; every frame goes there.
-	relay *jsonRelay
+	relay *homeLink
 }
 
 func (h *jsonHandler) Open() {

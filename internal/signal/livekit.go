@@ -59,6 +59,9 @@ type LiveKitOptions struct {
 	Verifier *auth.Verifier
 	Keys     map[string]string // key → secret: refresh tokens are signed with the key of the original
 	Origins  []string          // RTC_ALLOWED_ORIGINS
+	// Homes relays a session whose room another instance holds (several
+	// instances); nil: every room is here.
+	Homes Homes
 	// DataDropped counts one data packet not delivered to one receiver, by
 	// kind: DataLossy (dropped, the receiver's channel backed up) or
 	// DataReliable (the receiver is disconnected as a slow consumer, or its

@@ -1,8 +1,11 @@
 package signal
 
 import (
+	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -71,6 +74,22 @@ func (l *LiveKit) Serve(w http.ResponseWriter, r *http.Request, ip string) *Refu
 	}
 	if herr := pbwire.CheckJoin(pc, params); herr != nil {
 		return &Refusal{Status: herr.Status, Body: herr.Body}
+	}
+	// A room another instance holds is served there: the validate call is
+	// asked of it, the session relayed to it (relay.go).
+	if o.Homes != nil && r.Header.Get(RelayHeader) == "" {
+		if home, remote := o.Homes.Remote(r.Context(), pc.Room); remote {
+			if validate {
+				return l.validateAt(w, r, ip, home)
+			}
+			adm, err := o.Hub.Admit(ip)
+			if err != nil {
+				log.Warn("connection refused", "ip", ip, "reason", err.Error())
+				return admissionRefusal(err, true)
+			}
+			return relayUpgrade(o.Hub, o.Homes, w, r, ip, home, adm, rooms.DialectLiveKit, o.Limits,
+				&Refusal{Status: http.StatusServiceUnavailable, Body: "the room's home instance is unreachable"})
+		}
 	}
 	// A full room is refused here, as the real server does (500, its error
 	// text): the SDKs ignore a leave while they join, so a refusal after the
@@ -173,4 +192,37 @@ func (l *LiveKit) tokenRoomAgents(c *auth.Claims) []rooms.AgentDispatch {
 		l.o.Logger.Warn("token roomConfig agents cut", "identity", c.Identity, "agents", len(list)+cut, "kept", len(list))
 	}
 	return list
+}
+
+// validateAt asks the room's home instance the validate question: its
+// answer is the answer, as the upgrade would be relayed there.
+func (l *LiveKit) validateAt(w http.ResponseWriter, r *http.Request, ip, home string) *Refusal {
+	unreachable := &Refusal{Status: http.StatusServiceUnavailable, Body: "the room's home instance is unreachable"}
+	u, err := url.Parse(home)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return unreachable
+	}
+	u.Path, u.RawQuery = strings.TrimSuffix(u.Path, "/")+r.URL.Path, r.URL.RawQuery
+	ctx, cancel := context.WithTimeout(r.Context(), relayDialWait)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return unreachable
+	}
+	req.Header = l.o.Homes.RelayHeader(ip)
+	if a := r.Header.Get("Authorization"); a != "" {
+		req.Header.Set("Authorization", a)
+	}
+	resp, err := (&http.Client{}).Do(req)
+	if err != nil {
+		l.o.Logger.Warn("relay: home unreachable", "ip", ip, "home", home, "err", err)
+		return unreachable
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, relayRefusalCap))
+	if resp.StatusCode == http.StatusOK {
+		writePlain(w, http.StatusOK, string(body))
+		return nil
+	}
+	return &Refusal{Status: resp.StatusCode, Body: string(body), ContentType: resp.Header.Get("Content-Type")}
 }
