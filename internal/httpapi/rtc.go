@@ -61,4 +61,3 @@ func renderRefusal(c *gin.Context, ref *signal.Refusal) {
 		_, _ = c.Writer.WriteString(ref.Body)
 	}
 }
-
