@@ -48,25 +48,26 @@ const (
 
 // adminRoutes registers /__admin when ADMIN_API is on; otherwise every
 // /__admin path falls to NoRoute (404 Endpoint not found).
-func (a *api) adminRoutes(e *gin.Engine, callers gin.HandlerFunc) {
+func (a *api) adminRoutes(rt *routes, g group) {
 	if a.Config == nil || !a.Config.AdminAPI || a.Admin == nil {
 		return
 	}
 	body := adminBody()
-	g := e.Group("/__admin")
-	g.POST("/reset", callers, body, a.handleAdminReset)
-	g.GET("/events", callers, a.handleAdminEvents)
-	g.GET("/events/stream", streamToken(), callers, a.handleAdminStream)
-	g.POST("/events/wait", callers, body, a.handleAdminWait)
-	g.POST("/rooms/:room/participants", callers, body, a.handleAdminAddFake)
-	g.DELETE("/rooms/:room/participants/:identity", callers, a.handleAdminRemove)
-	g.POST("/rooms/:room/participants/:identity/say", callers, body, a.handleAdminSay)
-	g.POST("/faults", callers, body, a.handleAdminAddFault)
-	g.GET("/faults", callers, a.handleAdminListFaults)
-	g.DELETE("/faults", callers, a.handleAdminClearFaults)
-	g.DELETE("/faults/:id", callers, a.handleAdminDeleteFault)
+	rt.handle(g, http.MethodPost, "/__admin/reset", body, a.handleAdminReset)
+	rt.handle(g, http.MethodGet, "/__admin/events", a.handleAdminEvents)
+	// An EventSource, which sends no headers, may present the bearer as
+	// ?access_token=: streamToken runs before the group's caller check.
+	rt.handle(group{name: g.name, mw: append([]gin.HandlerFunc{streamToken()}, g.mw...)}, http.MethodGet, "/__admin/events/stream", a.handleAdminStream)
+	rt.handle(g, http.MethodPost, "/__admin/events/wait", body, a.handleAdminWait)
+	rt.handle(g, http.MethodPost, "/__admin/rooms/:room/participants", body, a.handleAdminAddFake)
+	rt.handle(g, http.MethodDelete, "/__admin/rooms/:room/participants/:identity", a.handleAdminRemove)
+	rt.handle(g, http.MethodPost, "/__admin/rooms/:room/participants/:identity/say", body, a.handleAdminSay)
+	rt.handle(g, http.MethodPost, "/__admin/faults", body, a.handleAdminAddFault)
+	rt.handle(g, http.MethodGet, "/__admin/faults", a.handleAdminListFaults)
+	rt.handle(g, http.MethodDelete, "/__admin/faults", a.handleAdminClearFaults)
+	rt.handle(g, http.MethodDelete, "/__admin/faults/:id", a.handleAdminDeleteFault)
 	if a.Agents != nil {
-		g.GET("/agents", callers, a.handleAdminAgents) // agents_admin.go
+		rt.handle(g, http.MethodGet, "/__admin/agents", a.handleAdminAgents) // agents_admin.go
 	}
 }
 
@@ -772,7 +773,7 @@ func (a *api) handleAdminDeleteFault(c *gin.Context) {
 // assets are never faulted: the page is where faults are cleared from.
 func faultHTTP(ad *admin.Admin) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if ad == nil || groupOf(c.Request.URL.Path) == groupPage {
+		if ad == nil || groupOf(c) == groupPage {
 			c.Next()
 			return
 		}
@@ -831,7 +832,7 @@ func journalHTTP(j *journal.Journal) gin.HandlerFunc {
 			return
 		}
 		path := c.Request.URL.Path
-		group := groupOf(path)
+		group := groupOf(c)
 		c.Next()
 		status := c.Writer.Status()
 		switch {

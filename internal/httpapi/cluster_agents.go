@@ -45,7 +45,7 @@ type agentTermination struct {
 }
 
 // agentPeerRoutes serves the two calls of the other instances.
-func agentPeerRoutes(e *gin.Engine, peer AgentPeer, v *auth.Verifier) {
+func agentPeerRoutes(rt *routes, g group, peer AgentPeer, v *auth.Verifier) {
 	authorised := func(c *gin.Context) bool {
 		tok, err := auth.CheckBearer(c.GetHeader("Authorization"))
 		var claims *auth.Claims
@@ -58,7 +58,7 @@ func agentPeerRoutes(e *gin.Engine, peer AgentPeer, v *auth.Verifier) {
 		}
 		return true
 	}
-	e.POST(pathAgentOffer, func(c *gin.Context) {
+	rt.handle(g, http.MethodPost, pathAgentOffer, func(c *gin.Context) {
 		if !authorised(c) {
 			return
 		}
@@ -75,7 +75,7 @@ func agentPeerRoutes(e *gin.Engine, peer AgentPeer, v *auth.Verifier) {
 		}
 		c.JSON(http.StatusOK, got)
 	})
-	e.POST(pathAgentTerminate, func(c *gin.Context) {
+	rt.handle(g, http.MethodPost, pathAgentTerminate, func(c *gin.Context) {
 		if !authorised(c) {
 			return
 		}

@@ -13,6 +13,9 @@ import (
 	"github.com/livekit-mock/livekit-mock/internal/metrics"
 	"github.com/livekit-mock/livekit-mock/internal/names"
 	"github.com/livekit-mock/livekit-mock/internal/ratelimit"
+	"github.com/livekit-mock/livekit-mock/internal/rooms"
+	"github.com/livekit-mock/livekit-mock/internal/roomservice"
+	"github.com/livekit-mock/livekit-mock/internal/signal"
 	"github.com/livekit-mock/livekit-mock/internal/tokenservice"
 )
 
@@ -84,4 +87,35 @@ func serveDeps(t testing.TB, cfg *config.Config, now func() time.Time, d Deps) *
 	s := httptest.NewServer(New(completeDeps(d)))
 	t.Cleanup(s.Close)
 	return s
+}
+
+// Each route is declared once, in its group (routes.go); a path that matches
+// no route (an unknown path, a preflight, a wrong method) is put in a group
+// by its prefix. The two must agree for every declared route, or a preflight
+// or a 405 next to a route would get another group's rules.
+func TestDeclaredGroupsAgreeWithPaths(t *testing.T) {
+	cfg := testConfig(t, map[string]string{"ADMIN_API": "on"})
+	reg := rooms.NewRegistry(rooms.Options{})
+	t.Cleanup(reg.Close)
+	hub, verifier := signal.NewHub(signal.Options{}), auth.NewVerifier(cfg.Keys, time.Now)
+	lk := signal.NewLiveKit(signal.LiveKitOptions{Registry: reg, Hub: hub, Verifier: verifier})
+	t.Cleanup(lk.Close)
+	d := completeDeps(Deps{Config: cfg, Now: time.Now, Issuer: auth.NewIssuer(cfg.APIKey, cfg.APISecret, time.Now),
+		Verifier: verifier, IDs: ids.New(nil), Registry: reg, Hub: hub, RTC: rtcEndpoint(cfg, hub, reg, verifier, lk),
+		RoomService: roomservice.New(reg, roomservice.Options{}),
+		Agent:       signal.NewAgentEndpoint(hub, verifier, signal.AgentOptions{})})
+	declared := routeGroups(d)
+	for _, want := range []string{"/rtc", "/rtc/v1/validate", "/twirp/:service/:method", "/agent", "/api/rooms/:roomName", "/health"} {
+		if _, ok := declared[want]; !ok {
+			t.Errorf("%s is not declared", want)
+		}
+	}
+	if len(declared) < 10 {
+		t.Fatalf("only %d routes declared: %v", len(declared), declared)
+	}
+	for path, g := range declared {
+		if byPath := groupOfPath(path); byPath != g {
+			t.Errorf("%s is declared in %s but its path says %s", path, g, byPath)
+		}
+	}
 }

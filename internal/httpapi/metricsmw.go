@@ -53,7 +53,7 @@ func recordMetrics(f Figures) gin.HandlerFunc {
 			return
 		}
 		d := time.Since(start)
-		if g := groupOf(c.Request.URL.Path); g == groupRTC || g == groupAdmin || status == http.StatusSwitchingProtocols {
+		if g := groupOf(c); g == groupRTC || g == groupAdmin || status == http.StatusSwitchingProtocols {
 			d = -1
 		}
 		f.Observe(route, metricMethod(c.Request.Method), status, d)

@@ -35,9 +35,30 @@ const (
 	groupPage  = "page"
 )
 
-// groupOf tells the route group of a path. Paths that match no route fall in
-// the api group, so that probes of unknown paths get the API origin rule.
-func groupOf(path string) string {
+// groupKey holds a request's route group (markGroup).
+const groupKey = "livekit-mock/group"
+
+// markGroup names each request's route group for the middleware that runs
+// before the route's own chain: the group the route was declared in
+// (routes.go), or, for a request that matches no route (an unknown path, a
+// preflight, a wrong method), the group its path would belong to.
+func markGroup(declared map[string]string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		g, ok := declared[c.FullPath()]
+		if !ok {
+			g = groupOfPath(c.Request.URL.Path)
+		}
+		c.Set(groupKey, g)
+		c.Next()
+	}
+}
+
+// groupOf is the route group markGroup named.
+func groupOf(c *gin.Context) string { return c.GetString(groupKey) }
+
+// groupOfPath tells the route group of a path that matches no route. Unknown
+// paths fall in the api group, so that probes of them get the API origin rule.
+func groupOfPath(path string) string {
 	switch {
 	case path == "/api/livekit/token", path == "/token/room", path == "/token/join":
 		return groupMint
@@ -61,7 +82,7 @@ func groupOf(path string) string {
 func securityHeaders() gin.HandlerFunc {
 	set := secheaders.New()
 	return func(c *gin.Context) {
-		set.Set(c.Writer.Header(), groupOf(c.Request.URL.Path) == groupPage)
+		set.Set(c.Writer.Header(), groupOf(c) == groupPage)
 		c.Next()
 	}
 }
@@ -128,7 +149,7 @@ func handlerDeadline(d time.Duration) gin.HandlerFunc {
 		rc := http.NewResponseController(c.Writer)
 		r := c.Request
 		stream := false
-		switch groupOf(r.URL.Path) {
+		switch groupOf(c) {
 		case groupRTC, groupAgent, groupAdmin:
 			stream = true
 		default:
@@ -258,7 +279,7 @@ func (p *originPolicy) handler() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		r := c.Request
 		origin := r.Header.Get("Origin")
-		switch groupOf(r.URL.Path) {
+		switch groupOf(c) {
 		case groupOps, groupRTC, groupAgent:
 			// Monitoring sends no Origin; /rtc applies RTC_ALLOWED_ORIGINS
 			// itself; agent workers are servers (their token is the check).
