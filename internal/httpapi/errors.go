@@ -41,27 +41,36 @@ const (
 	msgBodyTimeout      = "Request body not received in time"
 )
 
-// statusOf is the error → status table.
+// statusOf is the one table from an error code to its HTTP status: the API's
+// codes (SPEC §3.2) and Twirp's (ServerHTTPStatusFromErrorCode), which share
+// their common names (invalid_argument, not_found, permission_denied,
+// unauthenticated, unavailable, internal).
 func statusOf(code string) int {
 	switch code {
-	case codeInvalidJSON, codeInvalidArgument:
+	case codeInvalidJSON, codeInvalidArgument, "out_of_range", twirpMalformed:
 		return http.StatusBadRequest
 	case codeUnauthenticated:
 		return http.StatusUnauthorized
 	case codeOriginNotAllowed, codePermissionDenied:
 		return http.StatusForbidden
-	case codeNotFound:
+	case codeNotFound, twirpBadRoute:
 		return http.StatusNotFound
 	case codeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
-	case codeTimeout:
+	case codeTimeout, "canceled", "deadline_exceeded":
 		return http.StatusRequestTimeout
+	case "already_exists", "aborted":
+		return http.StatusConflict
+	case "failed_precondition":
+		return http.StatusPreconditionFailed
 	case codePayloadTooLarge:
 		return http.StatusRequestEntityTooLarge
 	case codeUnsupportedMedia:
 		return http.StatusUnsupportedMediaType
-	case codeRateLimited, codeTooManyConnection:
+	case codeRateLimited, codeTooManyConnection, "resource_exhausted":
 		return http.StatusTooManyRequests
+	case twirpUnimplemented:
+		return http.StatusNotImplemented
 	case codeUnavailable:
 		return http.StatusServiceUnavailable
 	default:

@@ -43,34 +43,6 @@ const (
 	twirpUnimplemented = "unimplemented"
 )
 
-// twirpStatus is Twirp's code → HTTP status table
-// (ServerHTTPStatusFromErrorCode); the twirp group's own, beside errors.go.
-func twirpStatus(code string) int {
-	switch code {
-	case "canceled", "deadline_exceeded":
-		return http.StatusRequestTimeout
-	case "invalid_argument", "out_of_range", twirpMalformed:
-		return http.StatusBadRequest
-	case "not_found", twirpBadRoute:
-		return http.StatusNotFound
-	case "already_exists", "aborted":
-		return http.StatusConflict
-	case "permission_denied":
-		return http.StatusForbidden
-	case "unauthenticated":
-		return http.StatusUnauthorized
-	case "resource_exhausted":
-		return http.StatusTooManyRequests
-	case "failed_precondition":
-		return http.StatusPreconditionFailed
-	case twirpUnimplemented:
-		return http.StatusNotImplemented
-	case "unavailable":
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
 // twirpError writes {"code","msg","meta"?} with exactly
 // Content-Type: application/json (the Node SDK parses nothing else).
 func twirpError(c *gin.Context, status int, code, msg string, meta map[string]string) {
@@ -83,7 +55,7 @@ func twirpError(c *gin.Context, status int, code, msg string, meta map[string]st
 	c.Abort()
 }
 
-func twirpFail(c *gin.Context, code, msg string) { twirpError(c, twirpStatus(code), code, msg, nil) }
+func twirpFail(c *gin.Context, code, msg string) { twirpError(c, statusOf(code), code, msg, nil) }
 
 func writeBadRoute(c *gin.Context, msg string) {
 	r := c.Request
