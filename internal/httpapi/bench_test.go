@@ -21,30 +21,45 @@ import (
 
 const benchBody = `{"roomName":"bench-room","participantName":"Alice","participantIdentity":"alice"}`
 
-// benchHandler is the whole HTTP surface with the configuration env, logging
-// to io.Discard at the default level (the request log still runs).
-func benchHandler(b *testing.B, env map[string]string) http.Handler {
-	b.Helper()
+// surface is the one way this package's external tests build a server: the
+// whole HTTP surface from httpapi.New with the configuration env, as the
+// builder makes it (logging to io.Discard at the default level: the request
+// log still runs); with, when not nil, changes the Deps first.
+func surface(tb testing.TB, env map[string]string, with func(*httpapi.Deps)) (http.Handler, *config.Config) {
+	tb.Helper()
 	cfg, err := config.Load(nil, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	now := time.Now
 	policy, _ := names.ParsePolicy(cfg.NamePolicy)
-	return httpapi.New(httpapi.Deps{
-		Figures:        metrics.New(metrics.Options{}),
-		TokenService:   tokenservice.New(tokenservice.Options{Minter: auth.NewIssuer(cfg.APIKey, cfg.APISecret, time.Now), Verifier: auth.NewVerifier(cfg.Keys, time.Now), WSURL: cfg.WSURL, DefaultTTL: time.Hour, NewIdentity: ids.New(nil).UUID}),
+	issuer, verifier := auth.NewIssuer(cfg.APIKey, cfg.APISecret, now), auth.NewVerifier(cfg.Keys, now)
+	d := httpapi.Deps{
+		Figures: metrics.New(metrics.Options{}),
+		TokenService: tokenservice.New(tokenservice.Options{Minter: issuer, Verifier: verifier, WSURL: cfg.WSURL,
+			DefaultTTL: time.Hour, NewIdentity: ids.New(nil).UUID}),
 		Config:         cfg,
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Issuer:         auth.NewIssuer(cfg.APIKey, cfg.APISecret, now),
-		Verifier:       auth.NewVerifier(cfg.Keys, now),
+		Issuer:         issuer,
+		Verifier:       verifier,
 		IDs:            ids.New(nil),
 		Names:          policy,
 		Now:            now,
 		Started:        now(),
 		MintLimiter:    ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
 		ServiceLimiter: ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
-	})
+	}
+	if with != nil {
+		with(&d)
+	}
+	return httpapi.New(d), cfg
+}
+
+// benchHandler is the surface with the configuration env.
+func benchHandler(b *testing.B, env map[string]string) http.Handler {
+	b.Helper()
+	h, _ := surface(b, env, nil)
+	return h
 }
 
 // BenchmarkTokenEndpoint is POST /api/livekit/token through the full

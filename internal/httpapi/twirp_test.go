@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,15 +17,10 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/livekit-mock/livekit-mock/internal/auth"
-	"github.com/livekit-mock/livekit-mock/internal/config"
 	"github.com/livekit-mock/livekit-mock/internal/httpapi"
 	"github.com/livekit-mock/livekit-mock/internal/ids"
-	"github.com/livekit-mock/livekit-mock/internal/metrics"
-	"github.com/livekit-mock/livekit-mock/internal/names"
-	"github.com/livekit-mock/livekit-mock/internal/ratelimit"
 	"github.com/livekit-mock/livekit-mock/internal/rooms"
 	"github.com/livekit-mock/livekit-mock/internal/roomservice"
-	"github.com/livekit-mock/livekit-mock/internal/tokenservice"
 )
 
 // twirpEnv is the HTTP surface with a registry and the RoomService, on a
@@ -39,34 +33,14 @@ type twirpEnv struct {
 
 func startTwirp(t *testing.T) *twirpEnv {
 	t.Helper()
-	cfg, err := config.Load(nil, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now
-	policy, _ := names.ParsePolicy(cfg.NamePolicy)
 	reg := rooms.NewRegistry(rooms.Options{EmptyTimeout: time.Hour, DepartureTimeout: time.Hour, IDs: ids.New(nil)})
 	t.Cleanup(reg.Close)
-	h := httpapi.New(httpapi.Deps{
-		Figures:        metrics.New(metrics.Options{}),
-		TokenService:   tokenservice.New(tokenservice.Options{Minter: auth.NewIssuer(cfg.APIKey, cfg.APISecret, time.Now), Verifier: auth.NewVerifier(cfg.Keys, time.Now), WSURL: cfg.WSURL, DefaultTTL: time.Hour, NewIdentity: ids.New(nil).UUID}),
-		Config:         cfg,
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Issuer:         auth.NewIssuer(cfg.APIKey, cfg.APISecret, now),
-		Verifier:       auth.NewVerifier(cfg.Keys, now),
-		IDs:            ids.New(nil),
-		Names:          policy,
-		Now:            now,
-		Started:        now(),
-		MintLimiter:    ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
-		ServiceLimiter: ratelimit.NewFixedWindow(cfg.RateLimitMax, cfg.RateLimitWindow, 0, now),
-		Registry:       reg,
-		Rooms:          reg,
-		RoomService:    roomservice.New(reg, roomservice.Options{}),
+	h, cfg := surface(t, nil, func(d *httpapi.Deps) {
+		d.Registry, d.Rooms, d.RoomService = reg, reg, roomservice.New(reg, roomservice.Options{})
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &twirpEnv{url: srv.URL, reg: reg, issuer: auth.NewIssuer(cfg.APIKey, cfg.APISecret, now)}
+	return &twirpEnv{url: srv.URL, reg: reg, issuer: auth.NewIssuer(cfg.APIKey, cfg.APISecret, time.Now)}
 }
 
 func (e *twirpEnv) token(t *testing.T, g auth.VideoGrant) string {
