@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -21,7 +22,7 @@ import (
 // heartbeat says it has a matching worker. That instance offers it to its
 // workers, assigns it there (the agent joins through that instance, which
 // relays to the home) and is told when the home ends the job. The calls
-// carry a LiveKit token with the agent grant, minted with the API key.
+// carry a LiveKit token an instance mints for them (instanceToken).
 
 const (
 	pathAgentOffer     = "/__cluster/agents/offer"
@@ -31,6 +32,23 @@ const (
 	agentOfferWait = 45 * time.Second
 	agentCallTTL   = time.Minute
 )
+
+// instanceIdentity prefixes the identity of the token one instance mints
+// for its calls to another.
+const instanceIdentity = "instance-"
+
+// instanceToken is the token an instance's calls to another carry: the agent
+// and roomAdmin grants under an instance's identity. A worker's own token,
+// with the agent grant alone, is not one.
+func instanceToken(issuer *auth.Issuer, instanceID string) (string, error) {
+	tok, _, err := issuer.Mint(auth.Claims{Identity: instanceIdentity + instanceID,
+		Video: &auth.VideoGrant{Agent: true, RoomAdmin: true}}, agentCallTTL)
+	return tok, err
+}
+
+func isInstanceToken(c *auth.Claims) bool {
+	return c.Video != nil && c.Video.Agent && c.Video.RoomAdmin && strings.HasPrefix(c.Identity, instanceIdentity)
+}
 
 // AgentPeer is what other instances ask of this one's agents
 // (*agents.Dispatcher).
@@ -52,7 +70,7 @@ func agentPeerRoutes(rt *routes, g group, peer AgentPeer, v *auth.Verifier) {
 		if err == nil {
 			claims, err = v.Verify(tok)
 		}
-		if err != nil || claims.Video == nil || !claims.Video.Agent {
+		if err != nil || !isInstanceToken(claims) {
 			abortError(c, codeUnauthenticated, "an instance's agent token is required")
 			return false
 		}
@@ -101,7 +119,7 @@ type agentRemote struct {
 }
 
 func (r *agentRemote) call(ctx context.Context, url string, body any) (*http.Response, error) {
-	tok, _, err := r.issuer.Mint(auth.Claims{Identity: "instance-" + r.c.InstanceID(), Video: &auth.VideoGrant{Agent: true}}, agentCallTTL)
+	tok, err := instanceToken(r.issuer, r.c.InstanceID())
 	if err != nil {
 		return nil, err
 	}

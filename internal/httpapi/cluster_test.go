@@ -262,17 +262,32 @@ func (nopSink) Close(rooms.Reason)    {}
 
 func newClusterServerEnv(t *testing.T, cl ClusterView, env map[string]string) (*testServer, *rooms.Registry) {
 	t.Helper()
+	return newClusterServerOf(t, cl, env, nil)
+}
+
+// newClusterServerWith is newClusterServer with changes to its Deps.
+func newClusterServerWith(t *testing.T, cl ClusterView, with func(*Deps)) (*testServer, *rooms.Registry) {
+	t.Helper()
+	return newClusterServerOf(t, cl, nil, with)
+}
+
+func newClusterServerOf(t *testing.T, cl ClusterView, env map[string]string, with func(*Deps)) (*testServer, *rooms.Registry) {
+	t.Helper()
 	cfg := testConfig(t, env)
 	now := time.Now
 	reg := rooms.NewRegistry(rooms.Options{EmptyTimeout: time.Minute, DepartureTimeout: time.Minute})
 	t.Cleanup(reg.Close)
 	figs := metrics.New(metrics.Options{Rooms: reg.Counts})
 	hub, verifier := signal.NewHub(signal.Options{}), auth.NewVerifier(cfg.Keys, now)
-	s := serveDeps(t, cfg, now, Deps{
+	d := Deps{
 		Verifier: verifier, RTC: rtcEndpointHomes(cfg, hub, reg, verifier, nil, testHomes{cl}),
 		Registry: reg, Rooms: reg, Figures: figs, Cluster: cl, Hub: hub,
 		RoomService: roomservice.New(reg, roomservice.Options{}),
-	})
+	}
+	if with != nil {
+		with(&d)
+	}
+	s := serveDeps(t, cfg, now, d)
 	return &testServer{Server: s, cfg: cfg}, reg
 }
 
