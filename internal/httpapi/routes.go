@@ -109,14 +109,14 @@ func newRoutes(d Deps) (http.Handler, map[string]string) {
 	if d.RTC != nil {
 		// A room homed on another instance is relayed there by the
 		// endpoint itself (signal's relay.go).
-		rtc := rtcRoute(d.RTC)
+		rtc := mount(d.RTC)
 		rt.handle(rtcGroup, http.MethodGet, "/rtc", rtc)
 		rt.handle(rtcGroup, http.MethodGet, "/rtc/v1", rtc)
 		// The LiveKit SDKs' validate calls answer as the upgrade would, with
 		// Access-Control-Allow-Origin: *. Without the LiveKit dialect they are
 		// unknown paths (404), which makes the SDKs fall back.
 		if lk := d.RTC.LiveKit(); lk != nil {
-			validate := validateRoute(lk)
+			validate := mount(lk)
 			rt.handle(rtcGroup, http.MethodGet, "/rtc/validate", validate)
 			rt.handle(rtcGroup, http.MethodGet, "/rtc/v1/validate", validate)
 		}
@@ -143,7 +143,7 @@ func newRoutes(d Deps) (http.Handler, map[string]string) {
 	}
 
 	if d.Agent != nil { // LiveKit Agents workers; the hub's connection caps
-		rt.handle(agentGroup, http.MethodGet, "/agent", agentRoute(d.Agent))
+		rt.handle(agentGroup, http.MethodGet, "/agent", mount(d.Agent))
 	}
 	// Jobs offered by and ended from other instances (cluster_agents.go).
 	if d.Cluster != nil && d.AgentPeer != nil {

@@ -1,44 +1,29 @@
 package httpapi
 
 import (
+	"net/http"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/livekit-mock/livekit-mock/internal/signal"
 )
 
-// rtcRoute mounts GET /rtc and /rtc/v1: the endpoint tells the dialects
-// apart and owns every check before the upgrade; a refusal is answered here,
-// in the chosen dialect's style.
-func rtcRoute(e *signal.Endpoint) gin.HandlerFunc {
+// endpoint is what signal serves on a WebSocket path (*signal.Endpoint for
+// /rtc, *signal.LiveKit for the validate calls, *signal.AgentEndpoint for
+// /agent): it owns every check before the upgrade and the session after.
+type endpoint interface {
+	Serve(w http.ResponseWriter, r *http.Request, ip string) *signal.Refusal
+}
+
+// mount serves e on a route; a refusal is answered here, in the dialect's
+// style.
+func mount(e endpoint) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if ref := e.Serve(c.Writer, c.Request, c.ClientIP()); ref != nil {
 			renderRefusal(c, ref)
 			return
 		}
 		c.Abort() // the socket is done, or the handshake refusal was written
-	}
-}
-
-// agentRoute mounts GET /agent, where LiveKit Agents workers connect.
-func agentRoute(e *signal.AgentEndpoint) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if ref := e.Serve(c.Writer, c.Request, c.ClientIP()); ref != nil {
-			renderRefusal(c, ref)
-			return
-		}
-		c.Abort()
-	}
-}
-
-// validateRoute mounts the LiveKit SDKs' validate calls, answered as the
-// upgrade would be.
-func validateRoute(lk *signal.LiveKit) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if ref := lk.Serve(c.Writer, c.Request, c.ClientIP()); ref != nil {
-			renderRefusal(c, ref)
-			return
-		}
-		c.Abort()
 	}
 }
 
